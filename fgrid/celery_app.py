@@ -1,0 +1,137 @@
+"""The one Celery app, ``Celery("fgrid")``, configured from :class:`fgrid.config.Settings`.
+
+Building the app connects to nothing; Celery connects on first use. ``celery -A fgrid ...`` finds it through
+``fgrid.app`` (see ``fgrid/__init__.py``), which builds it from the environment on first access.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kombu import Exchange, Queue
+
+from fgrid import config
+from fgrid.config import Settings
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+_app: Celery | None = None
+
+
+def celery_config(settings: Settings) -> dict:
+    """Return Celery's configuration for ``settings``; every entry says why it is set."""
+    timeout = config.DEFAULT_CONNECT_TIMEOUT
+    conf: dict = {
+        "broker_url": settings.broker_url,
+        # The embedded file store goes through fgrid's atomic-write subclass of Celery's file backend.
+        "result_backend": (f"fgrid.backends:AtomicFilesystemBackend+{settings.result_backend}"
+                           if settings.result_backend.startswith("file://") else settings.result_backend),
+        # JSON only, in and out: a pickle message could run code on the worker.
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        # Acknowledge after the task ran, and re-queue it if the worker process dies, so a kill loses nothing.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        # One message per process at a time: long tasks do not hold back short ones behind a busy process.
+        "worker_prefetch_multiplier": 1,
+        # Report STARTED, so `fgrid status` tells waiting from running.
+        "task_track_started": True,
+        # Store name, args, worker and queue with each result, for `fgrid status`, `fgrid tasks` and Flower.
+        "result_extended": True,
+        # Keep results (and fgrid's record of submitted ids) for a day, then let them expire.
+        "result_expires": config.DEFAULT_RESULT_EXPIRES,
+        # Bounded publishing retries, so a command fails fast when the broker is down instead of hanging.
+        "task_publish_retry": True,
+        "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.5},
+        # Seconds to wait for a broker connection before giving up on it.
+        "broker_connection_timeout": timeout,
+        # The worker keeps trying at start-up (a broker may come up after it), as Celery 6 will require.
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_retry": True,
+        # With acks_late, tasks running when the broker connection drops are cancelled and redelivered.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # Soft limit raises SoftTimeLimitExceeded in the task (a clean FAILURE); the hard limit kills the process.
+        "task_soft_time_limit": config.DEFAULT_SOFT_TIME_LIMIT,
+        "task_time_limit": config.DEFAULT_TIME_LIMIT,
+        # Task events on, so Flower and `fgrid top` see tasks; the SENT event shows queued tasks there too.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        # Queues are declared explicitly; a task is routed by its (stable, public) name.
+        "task_queues": [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in config.QUEUES],
+        "task_default_queue": config.QUEUE_MATCHUPS,
+        "task_routes": {
+            config.TASK_ANALYZE: {"queue": config.QUEUE_MATCHUPS},
+            config.TASK_COMPARE: {"queue": config.QUEUE_ANALYSIS},
+            config.TASK_RANK: {"queue": config.QUEUE_ANALYSIS},
+            "fgrid.backtest*": {"queue": config.QUEUE_ANALYSIS},
+            "fgrid.ai.*": {"queue": config.QUEUE_AI},
+        },
+        # The seed's advice against memory growth; `fgrid worker --max-tasks-per-child` overrides it.
+        "worker_max_tasks_per_child": config.DEFAULT_MAX_TASKS_PER_CHILD,
+        # Keep the worker's log free of colour codes and the module path of fgrid's log lines short.
+        "worker_redirect_stdouts_level": "INFO",
+        "imports": ["fgrid.tasks"],
+    }
+    if settings.broker_url.startswith(("redis://", "rediss://")):
+        conf["broker_transport_options"] = {
+            # Longer than the longest task (training included), so a running task is never delivered twice.
+            "visibility_timeout": config.DEFAULT_VISIBILITY_TIMEOUT,
+            # Socket timeouts, so a dead broker is reported in seconds.
+            "socket_timeout": 10,
+            "socket_connect_timeout": timeout,
+            "retry_on_timeout": True,
+            "health_check_interval": 10,
+        }
+    elif settings.embedded:
+        folder = settings.broker_dir
+        conf["broker_transport_options"] = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "control_folder": str(folder / "control"),
+            # kombu polls the folder once a second by default; 10 ms makes a round trip take milliseconds.
+            "polling_interval": config.EMBEDDED_POLLING_INTERVAL,
+        }
+    if settings.result_backend.startswith(("redis://", "rediss://")):
+        conf["redis_socket_connect_timeout"] = timeout
+        conf["redis_socket_timeout"] = 10
+        conf["redis_retry_on_timeout"] = True
+        # Celery retries a failed result-store call 20 times by default: a down store would hang a command.
+        conf["result_backend_transport_options"] = {"retry_policy": {"max_retries": 1, "interval_start": 0.2}}
+    for url in (settings.broker_url, settings.result_backend):
+        if url.startswith("rediss://") and "ssl_cert_reqs" not in url:
+            # rediss:// with no ssl_cert_reqs in the URL: verify the server certificate (the safe default).
+            import ssl
+
+            conf["broker_use_ssl" if url is settings.broker_url else "redis_backend_use_ssl"] = {
+                "ssl_cert_reqs": ssl.CERT_REQUIRED
+            }
+    return conf
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    """Build the fgrid Celery app for ``settings`` (read from the environment when None)."""
+    from celery import Celery
+
+    settings = settings or Settings.from_env()
+    if settings.embedded:
+        for sub in ("queue", "control"):
+            (settings.broker_dir / sub).mkdir(parents=True, exist_ok=True)
+        (settings.data_dir / "results").mkdir(parents=True, exist_ok=True)
+    app = Celery("fgrid", set_as_current=True)
+    app.config_from_object(celery_config(settings))
+    app.fgrid_settings = settings
+    from fgrid import signals, tasks  # noqa: F401 - registers fgrid's tasks on the app
+
+    signals.connect(app)
+    return app
+
+
+def get_app(settings: Settings | None = None) -> Celery:
+    """Return the process's app, building it on first use (from ``settings`` or the environment)."""
+    global _app
+    if _app is None or (settings is not None and settings != _app.fgrid_settings):
+        _app = create_app(settings)
+    return _app

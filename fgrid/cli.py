@@ -1,0 +1,337 @@
+"""fgrid's command line: parse input, call one function, render output.
+
+Heavy imports (celery, kombu, redis, polars, the analysis) happen inside command bodies, so ``fgrid --help``
+starts fast. Errors below the CLI are :class:`fgrid.errors.FgridError`; :func:`main` prints them as one line on
+stderr and exits with their code (``FGRID_DEBUG=1`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from fgrid import config
+from fgrid.errors import FgridError, InputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from fgrid.config import Settings
+
+app = typer.Typer(
+    name="fgrid",
+    help="Fantasy-football matchup analysis as background jobs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+data_app = typer.Typer(help="Sync and inspect the NFL data.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+EXIT_FAILURE = 1
+
+DataDirOption = Annotated[
+    Optional[Path], typer.Option("--data-dir", envvar=config.ENV_DATA_DIR, help="Data folder.", show_default=False)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+WaitOption = Annotated[bool, typer.Option("--wait", help="Follow the task until it ends, then show the result.")]
+TimeoutOption = Annotated[Optional[float], typer.Option("--timeout", help="Seconds to wait with --wait.")]
+SeasonOption = Annotated[Optional[int], typer.Option("--season", help="Season of the game (default: next game).")]
+WeekOption = Annotated[Optional[int], typer.Option("--week", help="Week of the game (default: next game).")]
+ScoringOption = Annotated[str, typer.Option("--scoring", help="ppr, half or standard.")]
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, markup=False, emoji=False)
+
+
+def _settings(data_dir: Path | None = None) -> Settings:
+    from fgrid.config import Settings
+
+    return Settings.from_env(data_dir=data_dir)
+
+
+def _print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _submit_and_report(settings: Settings, task_name: str, kwargs: dict[str, Any], wait: bool, timeout: float | None,
+                       as_json: bool) -> None:
+    from fgrid import client, render
+
+    task_id = client.submit(settings, task_name, kwargs)
+    if not wait:
+        if as_json:
+            _print_json({"task_id": task_id, "status": "queued"})
+        else:
+            out = _console()
+            out.print(task_id)
+            out.print("queued")
+        return
+    info = _follow(settings, task_id, timeout, show=not as_json)
+    doc = client.status(settings, task_id)
+    if as_json:
+        _print_json(doc)
+    elif info["state"] == "SUCCESS":
+        result = info["result"]
+        out = _console()
+        if isinstance(result, dict) and "ranking" in result:
+            out.print(render.ranking_table(result))
+        elif isinstance(result, dict) and "matchup_score" in result:
+            out.print(render.analysis_panel(result))
+        else:
+            out.print(render.status_table(doc))
+    if info["state"] != "SUCCESS":
+        raise FgridError(f"task {task_id} {info['state']}: {info.get('error') or 'no result'}")
+
+
+def _follow(settings: Settings, task_id: str, timeout: float | None, show: bool = True) -> dict[str, Any]:
+    """Wait for a task, refreshing a live table on stderr (so stdout keeps only data)."""
+    from fgrid import client, render
+
+    if not show:
+        return client.wait(settings, task_id, timeout)
+    from rich.live import Live
+
+    err = _console(stderr=True)
+    with Live(render.task_table([]), console=err, refresh_per_second=10, transient=False) as live:
+        return client.wait(settings, task_id, timeout,
+                           on_update=lambda info: live.update(render.task_table([info])))
+
+
+@app.command("analyze-player")
+def analyze_player(
+    player: Annotated[str, typer.Argument(help="Player name, gsis id, Sleeper id or ESPN id.")],
+    opponent: Annotated[str, typer.Option("--opponent", "-o", help="Opponent: code (SF), city or nickname.")],
+    location: Annotated[Optional[str], typer.Option("--location", help='Venue city, e.g. "Santa Clara, CA".')] = None,
+    season: SeasonOption = None,
+    week: WeekOption = None,
+    scoring: ScoringOption = "ppr",
+    wait: WaitOption = False,
+    timeout: TimeoutOption = None,
+    as_json: JsonOption = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Queue a matchup analysis of one player against one opponent."""
+    from fgrid import client
+
+    settings = _settings(data_dir)
+    kwargs = client.resolve_analyze(settings, player=player, opponent=opponent, location=location, season=season,
+                                    week=week, scoring=scoring)
+    _submit_and_report(settings, config.TASK_ANALYZE, kwargs, wait, timeout, as_json)
+
+
+@app.command()
+def compare(
+    players: Annotated[list[str], typer.Argument(help="Players to compare (names or ids).")],
+    opponents: Annotated[str, typer.Option("--opponents", help="Opponents, comma-separated: one per player, or one.")],
+    season: SeasonOption = None,
+    week: WeekOption = None,
+    scoring: ScoringOption = "ppr",
+    slots: Annotated[Optional[int], typer.Option("--slots", help="Lineup slots to fill (default: half).")] = None,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = None,
+    as_json: JsonOption = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Queue a comparison of players, each against an opponent, ranked by projection."""
+    from fgrid import client
+
+    settings = _settings(data_dir)
+    kwargs = client.resolve_compare(settings, players, [o for o in opponents.split(",") if o.strip()], season,
+                                    week, scoring, slots)
+    _submit_and_report(settings, config.TASK_COMPARE, kwargs, wait, timeout, as_json)
+
+
+@app.command()
+def status(
+    task_id: Annotated[str, typer.Argument(help="The task id printed when the task was queued.")],
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh until the task is ready.")] = False,
+    as_json: JsonOption = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Show a task's state and, once it is ready, its result."""
+    from fgrid import client, render
+
+    settings = _settings(data_dir)
+    if watch:
+        _follow(settings, task_id, None, show=not as_json)
+    doc = client.status(settings, task_id)
+    if as_json:
+        _print_json(doc)
+    else:
+        _console().print(render.status_table(doc))
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option("--queues", "-Q", help="Queues to consume, comma-separated.")] = ",".join(
+        config.QUEUES),
+    concurrency: Annotated[Optional[int], typer.Option("--concurrency", "-c", help="Worker processes.")] = None,
+    loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="debug, info, warning or error.")] = (
+        config.DEFAULT_LOGLEVEL),
+    max_tasks_per_child: Annotated[int, typer.Option("--max-tasks-per-child", help="Recycle a process after N tasks.")]
+    = config.DEFAULT_MAX_TASKS_PER_CHILD,
+    max_memory_per_child: Annotated[Optional[int], typer.Option(
+        "--max-memory-per-child", help="Recycle a process above this resident memory (KiB).")] = None,
+    hostname: Annotated[Optional[str], typer.Option("--hostname", "-n", help="Node name, e.g. w1@%h.")] = None,
+    pool: Annotated[Optional[str], typer.Option("--pool", "-P", help="prefork, threads or solo.")] = None,
+    detach: Annotated[bool, typer.Option("--detach", help="Run in the background (pid and log in the data folder).")]
+    = False,
+    stop: Annotated[bool, typer.Option("--stop", help="Stop the workers started with --detach.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run a worker that executes fgrid's tasks (Celery's own worker, on fgrid's app)."""
+    from fgrid import workers
+
+    settings = _settings(data_dir)
+    if stop:
+        stopped = workers.stop_detached(settings)
+        _console(stderr=True).print(f"stopped {stopped} worker(s)" if stopped else "no detached worker running")
+        return
+    argv = workers.worker_argv(settings, queues=queues, concurrency=concurrency, loglevel=loglevel,
+                               max_tasks_per_child=max_tasks_per_child, max_memory_per_child=max_memory_per_child,
+                               hostname=hostname, pool=pool, detach=detach)
+    workers.run(settings, argv)
+
+
+@app.command("config")
+def show_config(as_json: JsonOption = False, data_dir: DataDirOption = None) -> None:
+    """Show the effective settings and where each came from (passwords masked)."""
+    from fgrid import render
+
+    rows = _settings(data_dir).describe()
+    if as_json:
+        _print_json({row["name"]: {"value": row["value"], "source": row["source"]} for row in rows})
+    else:
+        _console().print(render.settings_table(rows))
+
+
+@data_app.command("sync")
+def data_sync(
+    source: Annotated[Optional[Path], typer.Option("--from", help="Import local nflverse files from this folder.")]
+    = None,
+    seasons: Annotated[str, typer.Option("--seasons", help="Seasons, e.g. 2019-2024 or 2022,2023.")] = "2019-2024",
+    as_json: JsonOption = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Fill the data folder with nflverse stats, schedules and player ids."""
+    from fgrid.analysis import data
+
+    settings = _settings(data_dir)
+    wanted = parse_seasons(seasons)
+    err = _console(stderr=True)
+    with err.status("syncing NFL data") as spinner:
+        def progress(message: str) -> None:
+            spinner.update(message)
+
+        if source is not None:
+            if not source.is_dir():
+                raise InputError(f"--from {source}: no such folder")
+            report = data.sync_from_dir(source, settings.nfl_dir, seasons=wanted, progress=progress)
+        else:
+            report = data.sync_online(settings.nfl_dir, seasons=wanted, progress=progress)
+    if as_json:
+        _print_json(report)
+    else:
+        err.print(f"synced {report.get('rows', 0):,} rows, seasons {_season_span(report)} into {settings.nfl_dir}")
+        skipped = report.get("skipped") or {}
+        if skipped:
+            err.print("skipped rows: " + ", ".join(f"{k}: {v}" for k, v in skipped.items()))
+
+
+def _season_span(report: dict[str, Any]) -> str:
+    seasons = report.get("seasons") or []
+    seasons = [s["season"] if isinstance(s, dict) else s for s in seasons]
+    return f"{min(seasons)}-{max(seasons)}" if seasons else "none"
+
+
+@data_app.command("info")
+def data_info(as_json: JsonOption = False, data_dir: DataDirOption = None) -> None:
+    """Show the synced seasons and weeks, rows, players, last game, source and sync time."""
+    from fgrid import render
+    from fgrid.analysis import data
+
+    info = data.info(_settings(data_dir).nfl_dir)
+    if as_json:
+        _print_json(info)
+    else:
+        _console().print(render.data_info_table(info))
+
+
+def parse_seasons(text: str) -> list[int]:
+    """Parse ``2019-2024`` or ``2022,2023`` into a sorted list of seasons."""
+    seasons: set[int] = set()
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part:
+                low, high = (int(x) for x in part.split("-", 1))
+                seasons.update(range(low, high + 1))
+            elif part:
+                seasons.add(int(part))
+    except ValueError:
+        raise InputError(f"bad seasons {text!r}; use e.g. 2019-2024 or 2022,2023") from None
+    if not seasons or min(seasons) < 1999 or max(seasons) > 2100 or len(seasons) > 50:
+        raise InputError(f"bad seasons {text!r}; use e.g. 2019-2024 or 2022,2023")
+    return sorted(seasons)
+
+
+def parse_weeks(text: str | None) -> tuple[int, int] | None:
+    """Parse ``5-18`` (or ``7``) into a first and last week."""
+    if not text:
+        return None
+    try:
+        low, _, high = text.partition("-")
+        first, last = int(low), int(high or low)
+    except ValueError:
+        raise InputError(f"bad weeks {text!r}; use e.g. 5-18") from None
+    if not 1 <= first <= last <= 22:
+        raise InputError(f"bad weeks {text!r}; weeks run from 1 to 22")
+    return first, last
+
+
+def main() -> None:
+    """Run the CLI: one line on stderr and an exit code for every error; a traceback only with FGRID_DEBUG=1."""
+    import click
+
+    debug = os.environ.get(config.ENV_DEBUG, "").lower() in {"1", "true", "yes", "on"}
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+    except FgridError as exc:
+        if debug:
+            raise
+        _error_line(str(exc))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line, the type named, the traceback on request
+        if debug:
+            raise
+        _error_line(f"unexpected {type(exc).__name__}: {exc} (set {config.ENV_DEBUG}=1 for the traceback)")
+        sys.exit(EXIT_FAILURE)
+
+
+def _error_line(message: str) -> None:
+    secrets = tuple(filter(None, (config.url_password(os.environ.get(name)) for name in (
+        config.ENV_BROKER_URL, config.ENV_RESULT_BACKEND, config.ENV_REDIS_URL))))
+    line = " ".join(config.mask_secrets(message, *secrets).split())
+    sys.stderr.write(f"error: {line}\n")

@@ -1,0 +1,186 @@
+"""fgrid's settings: one frozen object read from the environment, every default a named constant.
+
+Precedence is command-line flag, then environment variable, then default. Nothing here connects to anything,
+and nothing is read at import time: call :func:`Settings.from_env`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+#: Environment variables, the public contract from the seed document (plus fgrid's own).
+ENV_BROKER_URL = "CELERY_BROKER_URL"
+ENV_RESULT_BACKEND = "CELERY_RESULT_BACKEND"
+ENV_REDIS_URL = "REDIS_URL"
+ENV_DATA_DIR = "FGRID_DATA_DIR"
+ENV_DEBUG = "FGRID_DEBUG"
+ENV_API_TOKEN = "FGRID_API_TOKEN"
+
+#: Queue names, a public contract: workers are started with ``-Q`` on these.
+QUEUE_MATCHUPS = "matchups"
+QUEUE_ANALYSIS = "analysis"
+QUEUE_AI = "ai"
+QUEUES = (QUEUE_MATCHUPS, QUEUE_ANALYSIS, QUEUE_AI)
+
+#: Task names, a public contract (routing, ``celery call``, Flower filters).
+TASK_ANALYZE = "fgrid.analyze_player"
+TASK_COMPARE = "fgrid.compare_players"
+TASK_RANK = "fgrid.rank_comparison"
+TASK_BACKTEST = "fgrid.backtest"
+TASK_BACKTEST_WEEK = "fgrid.backtest_week"
+TASK_AI_TRAIN = "fgrid.ai.train"
+TASK_AI_PREDICT = "fgrid.ai.predict"
+TASK_AI_GRADE = "fgrid.ai.grade"
+TASK_AI_SLATE = "fgrid.ai.slate"
+
+#: How long results, and fgrid's record of submitted task ids, are kept (seconds): one day.
+DEFAULT_RESULT_EXPIRES = 24 * 3600
+#: Seconds a command waits for the broker or result store before it reports them unreachable.
+DEFAULT_CONNECT_TIMEOUT = 2.0
+#: Soft and hard time limits (seconds) for one task; the ``ai`` training task has its own, longer ones.
+DEFAULT_SOFT_TIME_LIMIT = 120
+DEFAULT_TIME_LIMIT = 150
+TRAIN_SOFT_TIME_LIMIT = 1800
+TRAIN_TIME_LIMIT = 1900
+#: Redis visibility timeout (seconds): longer than the longest task, so a slow task is never handed out twice.
+DEFAULT_VISIBILITY_TIMEOUT = 2 * TRAIN_TIME_LIMIT
+#: Worker defaults, as the seed recommends for memory (``--max-tasks-per-child=1000``).
+DEFAULT_MAX_TASKS_PER_CHILD = 1000
+DEFAULT_LOGLEVEL = "info"
+#: Polling interval (seconds) of the embedded file broker and result store; kombu's default of 1 s makes a
+#: round trip take a second.
+EMBEDDED_POLLING_INTERVAL = 0.01
+
+_PASSWORD_IN_URL = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:@/]*):(?P<password>[^@/]+)@", re.I)
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``****`` (``redis://:****@host:6379/0``)."""
+    return _PASSWORD_IN_URL.sub(lambda m: f"{m['scheme']}{m['user']}:****@", url)
+
+
+def mask_secrets(text: str, *secrets: str) -> str:
+    """Mask every URL password in ``text`` and any of ``secrets`` that appears literally."""
+    text = mask_url(text)
+    for secret in secrets:
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, "****")
+    return text
+
+
+def url_password(url: str | None) -> str | None:
+    """The password in ``url``, if it has one (so it can be scrubbed from output)."""
+    if not url:
+        return None
+    match = _PASSWORD_IN_URL.search(url)
+    return match["password"] if match else None
+
+
+def default_data_dir() -> Path:
+    """The platform's user data folder for fgrid (``~/.local/share/fgrid`` on Linux)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("fgrid", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Effective configuration. ``sources`` says where each value came from: flag, env:NAME or default."""
+
+    data_dir: Path
+    broker_url: str
+    result_backend: str
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    debug: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **flags: Any) -> Settings:
+        """Build settings from ``flags`` (non-None values win), then ``env``, then the defaults."""
+        env = os.environ if env is None else env
+        sources: dict[str, str] = {}
+
+        def pick(name: str, *env_names: str, default: Any = None) -> Any:
+            if flags.get(name) is not None:
+                sources[name] = "flag"
+                return flags[name]
+            for env_name in env_names:
+                if env.get(env_name):
+                    sources[name] = f"env:{env_name}"
+                    return env[env_name]
+            sources[name] = "default"
+            return default
+
+        data_dir = Path(pick("data_dir", ENV_DATA_DIR) or default_data_dir()).expanduser()
+        broker = pick("broker_url", ENV_BROKER_URL, ENV_REDIS_URL)
+        backend = pick("result_backend", ENV_RESULT_BACKEND, ENV_REDIS_URL)
+        if broker is None:
+            broker = "filesystem://"
+            sources["broker_url"] = "default (embedded, files under the data folder)"
+        if backend is None:
+            if broker.startswith(("redis://", "rediss://")):
+                # A Redis broker with no result store named: keep results on the same Redis.
+                backend = broker
+                sources["result_backend"] = "same as broker"
+            else:
+                backend = f"file://{(data_dir / 'results').as_posix()}"
+                sources["result_backend"] = "default (embedded, files under the data folder)"
+        debug = str(env.get(ENV_DEBUG, "")).lower() in {"1", "true", "yes", "on"}
+        return cls(data_dir=data_dir, broker_url=broker, result_backend=backend, sources=sources, debug=debug)
+
+    def with_flags(self, **flags: Any) -> Settings:
+        """A copy with some values replaced by flags."""
+        sources = dict(self.sources)
+        changes = {k: v for k, v in flags.items() if v is not None}
+        sources.update({k: "flag" for k in changes})
+        return replace(self, sources=sources, **changes)
+
+    @property
+    def embedded(self) -> bool:
+        """True when the broker is the embedded file transport (no server)."""
+        return self.broker_url.startswith("filesystem://")
+
+    @property
+    def broker_dir(self) -> Path:
+        """Folder of the embedded broker's queues."""
+        return self.data_dir / "broker"
+
+    @property
+    def nfl_dir(self) -> Path:
+        """Folder of the synced NFL data."""
+        return self.data_dir / "nfl"
+
+    @property
+    def models_dir(self) -> Path:
+        """Folder of the trained ``ai`` models."""
+        return self.data_dir / "models"
+
+    @property
+    def run_dir(self) -> Path:
+        """Folder of pid files and logs of detached workers."""
+        return self.data_dir / "run"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Passwords that must never be printed."""
+        found = {url_password(self.broker_url), url_password(self.result_backend)}
+        for name in (ENV_BROKER_URL, ENV_RESULT_BACKEND, ENV_REDIS_URL):
+            found.add(url_password(os.environ.get(name)))
+        return tuple(sorted(s for s in found if s))
+
+    def describe(self) -> list[dict[str, str]]:
+        """The effective settings as rows of name, value (passwords masked) and source."""
+        return [
+            {"name": "broker_url", "value": mask_url(self.broker_url), "source": self.sources.get("broker_url", "")},
+            {
+                "name": "result_backend",
+                "value": mask_url(self.result_backend),
+                "source": self.sources.get("result_backend", ""),
+            },
+            {"name": "data_dir", "value": str(self.data_dir), "source": self.sources.get("data_dir", "")},
+            {"name": "embedded", "value": str(self.embedded).lower(), "source": "derived"},
+        ]

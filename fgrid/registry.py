@@ -1,0 +1,121 @@
+"""fgrid's record of submitted tasks, kept in the result store beside Celery's results and expiring with them.
+
+Celery reports PENDING for any id it has never seen; this record tells a task that waits from an id that was never
+submitted, and gives ``fgrid tasks`` an index that outlives the CLI, the workers and Flower.
+On Redis: one key per task (``fgrid:task:<id>``) and a bounded sorted set ``fgrid:tasks`` by submission time.
+On the embedded file store: one JSON file per task under ``<results>/fgrid-tasks/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+#: Most tasks kept in the index; older entries are trimmed when new ones are recorded.
+INDEX_MAX_ENTRIES = 10_000
+TASK_KEY = "fgrid:task:"
+INDEX_KEY = "fgrid:tasks"
+
+
+class TaskRegistry:
+    """Record and look up submitted tasks in the app's result store."""
+
+    def __init__(self, app: Celery):
+        self.app = app
+        self.expires = int(app.conf.result_expires or 86400)
+
+    @property
+    def _redis(self):
+        backend = self.app.backend
+        return getattr(backend, "client", None) if type(backend).__name__.startswith("Redis") else None
+
+    @property
+    def _folder(self) -> Path | None:
+        path = getattr(self.app.backend, "path", None)
+        return Path(os.fsdecode(path)) / "fgrid-tasks" if path else None
+
+    def record(self, task_id: str, info: dict[str, Any]) -> None:
+        """Record ``task_id`` as submitted, with a JSON-ready ``info`` (name, queue, summary)."""
+        entry = {"id": task_id, "submitted_at": time.time(), **info}
+        payload = json.dumps(entry)
+        client = self._redis
+        if client is not None:
+            with client.pipeline() as pipe:
+                pipe.setex(TASK_KEY + task_id, self.expires, payload)
+                pipe.zadd(INDEX_KEY, {task_id: entry["submitted_at"]})
+                pipe.zremrangebyrank(INDEX_KEY, 0, -INDEX_MAX_ENTRIES - 1)
+                pipe.zremrangebyscore(INDEX_KEY, "-inf", entry["submitted_at"] - self.expires)
+                pipe.expire(INDEX_KEY, self.expires)
+                pipe.execute()
+            return
+        folder = self._folder
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_atomic(folder / f"{task_id}.json", payload)
+            return
+        self.app.backend.set(f"fgrid-task-{task_id}", payload)
+
+    def lookup(self, task_id: str) -> dict[str, Any] | None:
+        """The record of ``task_id``, or None if it was never submitted (or has expired)."""
+        client = self._redis
+        if client is not None:
+            raw = client.get(TASK_KEY + task_id)
+        elif (folder := self._folder) is not None:
+            path = folder / f"{task_id}.json"
+            try:
+                if time.time() - path.stat().st_mtime > self.expires:
+                    return None
+                raw = path.read_bytes()
+            except FileNotFoundError:
+                return None
+        else:
+            raw = self.app.backend.get(f"fgrid-task-{task_id}")
+        return json.loads(raw) if raw else None
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recently submitted tasks, newest first."""
+        client = self._redis
+        if client is not None:
+            ids = [i.decode() if isinstance(i, bytes) else i for i in client.zrevrange(INDEX_KEY, 0, limit - 1)]
+            raws = client.mget([TASK_KEY + i for i in ids]) if ids else []
+            return [json.loads(r) for r in raws if r]
+        folder = self._folder
+        if folder is None or not folder.exists():
+            return []
+        now = time.time()
+        entries = []
+        for path in folder.glob("*.json"):
+            try:
+                stat = path.stat()
+                if now - stat.st_mtime > self.expires:
+                    path.unlink(missing_ok=True)
+                    continue
+                entries.append((stat.st_mtime, path))
+            except FileNotFoundError:
+                continue
+        entries.sort(reverse=True)
+        out = []
+        for _, path in entries[:limit]:
+            try:
+                out.append(json.loads(path.read_bytes()))
+            except (FileNotFoundError, ValueError):
+                continue
+        return out
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

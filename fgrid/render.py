@@ -1,0 +1,190 @@
+"""Pure rendering: data in, Rich renderables out. No I/O, no loops; the CLI refreshes them.
+
+Player and team names are user data: they go into ``Text`` objects, never into markup strings.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+STATE_STYLES = {
+    "PENDING": "yellow",
+    "STARTED": "cyan",
+    "PROGRESS": "cyan",
+    "RETRY": "magenta",
+    "SUCCESS": "green",
+    "FAILURE": "red",
+    "REVOKED": "red",
+}
+VERDICT_STYLES = {"START": "bold green", "FLEX": "bold yellow", "SIT": "bold red"}
+
+
+def _t(value: Any, style: str = "") -> Text:
+    return Text("" if value is None else str(value), style=style)
+
+
+def state_text(state: str) -> Text:
+    """The state, coloured."""
+    return Text(state, style=STATE_STYLES.get(state, ""))
+
+
+def task_table(rows: list[dict[str, Any]], title: str | None = None) -> Table:
+    """A table of tasks being followed: id, task, state, progress, worker, elapsed."""
+    table = Table(title=title, expand=False)
+    for col in ("task id", "task", "state", "progress", "worker", "elapsed"):
+        table.add_column(col, no_wrap=True)
+    for row in rows:
+        progress = row.get("progress")
+        done = f"{progress['done']}/{progress['total']}" if progress else ""
+        elapsed = row.get("elapsed")
+        table.add_row(_t(row.get("task_id")), _t(row.get("name")), state_text(row.get("state", "")), _t(done),
+                      _t(row.get("worker") or "-"), _t(f"{elapsed:.1f}s" if elapsed is not None else ""))
+    return table
+
+
+def status_table(doc: dict[str, Any]) -> Table:
+    """The status document as a two-column table."""
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("task id", _t(doc["task_id"]))
+    table.add_row("status", state_text(doc["status"]))
+    table.add_row("ready", _t(str(doc["ready"]).lower()))
+    table.add_row("successful", _t(str(doc["successful"]).lower()))
+    result = doc.get("result")
+    if isinstance(result, dict) and "matchup_score" in result:
+        table.add_row("result", analysis_summary(result))
+    elif isinstance(result, dict) and "ranking" in result:
+        table.add_row("result", ranking_table(result))
+    elif result is not None:
+        table.add_row("result", _t(result if isinstance(result, str) else _compact(result)))
+    return table
+
+
+def _compact(value: Any) -> str:
+    import json
+
+    text = json.dumps(value, default=str)
+    return text if len(text) < 400 else text[:397] + "..."
+
+
+def analysis_summary(result: dict[str, Any]) -> Text:
+    """One line: player vs opponent, score, projection and verdict."""
+    p, o, proj, rec = result["player"], result["opponent"], result["projection"], result["recommendation"]
+    line = Text()
+    line.append(f"{p['name']} ({p['position']}, {p['team']}) vs {o['code']}: ")
+    line.append(f"matchup {result['matchup_score']:.0f}/100, ")
+    line.append(f"{proj['points']:.1f} pts ({proj['low']:.1f}-{proj['high']:.1f}), ")
+    line.append(rec["verdict"], style=VERDICT_STYLES.get(rec["verdict"], ""))
+    return line
+
+
+def analysis_panel(result: dict[str, Any]) -> Panel:
+    """A matchup analysis: header, projection with its range, verdict, reasons and factors."""
+    p, o, g = result["player"], result["opponent"], result["game"]
+    proj, rec = result["projection"], result["recommendation"]
+    head = Text()
+    head.append(f"{p['name']}", style="bold")
+    head.append(f"  {p['position']}, {p['team']}  vs  ")
+    head.append(f"{o['code']} ({o['name']})", style="bold")
+    where = "home" if g.get("home") else "away"
+    venue = g.get("venue") or {}
+    venue_name = venue.get("name") if isinstance(venue, dict) else venue
+    head.append(f"\n{g['season']} week {g['week']}, {where}" + (f", {venue_name}" if venue_name else ""))
+
+    summary = Table(show_header=False, box=None, pad_edge=False)
+    summary.add_column(style="bold")
+    summary.add_column()
+    summary.add_row("matchup score", Text(f"{result['matchup_score']:.0f} / 100  ") + score_bar(result["matchup_score"]))
+    summary.add_row("projection", _t(f"{proj['points']:.1f} {result.get('scoring', 'ppr').upper()} points "
+                                     f"(80%: {proj['low']:.1f} to {proj['high']:.1f})"))
+    summary.add_row("verdict", Text(rec["verdict"], style=VERDICT_STYLES.get(rec["verdict"], "")) +
+                    _t(f"  (confidence {rec['confidence']:.0%})"))
+
+    reasons = Text()
+    for reason in rec.get("reasons", []):
+        reasons.append("• ")
+        reasons.append(str(reason))
+        reasons.append("\n")
+
+    factors = Table(title="factors", title_justify="left", expand=False)
+    factors.add_column("factor")
+    factors.add_column("value", justify="right")
+    factors.add_column("effect (pts)", justify="right")
+    for f in result.get("factors", []):
+        effect = f.get("effect")
+        style = "green" if effect and effect > 0 else "red" if effect and effect < 0 else ""
+        value = f.get("value")
+        factors.add_row(_t(f.get("name")), _t(f"{value:.3g}" if isinstance(value, float) else value),
+                        Text(f"{effect:+.2f}" if isinstance(effect, (int, float)) else "", style=style))
+    footer = _t(f"data through {result.get('data_through')}", "dim")
+    return Panel(Group(head, Text(""), summary, Text(""), reasons, factors, footer), title="matchup analysis",
+                 expand=False)
+
+
+def score_bar(score: float, width: int = 20) -> Text:
+    """A bar for a 0-100 score, green above 50, red below."""
+    filled = max(0, min(width, round(score / 100 * width)))
+    style = "green" if score >= 55 else "red" if score <= 45 else "yellow"
+    return Text("█" * filled, style=style) + Text("░" * (width - filled), style="dim")
+
+
+def ranking_table(result: dict[str, Any]) -> Table:
+    """A comparison, ranked: rank, player, opponent, projection and range, score, verdict, start."""
+    table = Table(title="comparison", title_justify="left")
+    for col, justify in (("#", "right"), ("player", "left"), ("pos", "left"), ("opp", "left"),
+                         ("proj", "right"), ("80% range", "right"), ("matchup", "right"), ("verdict", "left"),
+                         ("start", "left")):
+        table.add_column(col, justify=justify)
+    for row in result.get("ranking", []):
+        a = row.get("analysis", row)
+        rec = a["recommendation"]
+        table.add_row(
+            _t(row.get("rank")), _t(a["player"]["name"]), _t(a["player"]["position"]), _t(a["opponent"]["code"]),
+            _t(f"{a['projection']['points']:.1f}"), _t(f"{a['projection']['low']:.1f}-{a['projection']['high']:.1f}"),
+            _t(f"{a['matchup_score']:.0f}"), Text(rec["verdict"], style=VERDICT_STYLES.get(rec["verdict"], "")),
+            Text("✔ start" if row.get("start") else "", style="bold green"),
+        )
+    return table
+
+
+def settings_table(rows: list[dict[str, str]]) -> Table:
+    """Effective settings: name, value (passwords masked), source."""
+    table = Table(title="fgrid config", title_justify="left")
+    for col in ("setting", "value", "source"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(_t(row["name"]), _t(row["value"]), _t(row["source"], "dim"))
+    return table
+
+
+def data_info_table(info: dict[str, Any]) -> Table:
+    """Synced data: per season, weeks and rows; then totals, source and sync time."""
+    table = Table(title="fgrid data", title_justify="left")
+    for col, justify in (("season", "right"), ("weeks", "left"), ("rows", "right")):
+        table.add_column(col, justify=justify)
+    for season in info.get("seasons", []):
+        weeks = f"{season.get('first_week')}-{season.get('last_week')}"
+        table.add_row(_t(season.get("season")), _t(weeks), _t(f"{season.get('rows', 0):,}"))
+    table.caption = Text(
+        f"{info.get('rows', 0):,} rows, {info.get('players', 0):,} players, last game {info.get('last_game')}, "
+        f"source {info.get('source')}, synced {info.get('synced_at')}"
+    )
+    return table
+
+
+def ago(timestamp: float | None) -> str:
+    """Seconds since ``timestamp`` as 3s, 4m or 2h."""
+    if not timestamp:
+        return "-"
+    seconds = max(0.0, time.time() - timestamp)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"

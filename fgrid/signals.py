@@ -1,0 +1,62 @@
+"""Celery signal handlers: record each submitted task, and load the data once per worker process."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+log = logging.getLogger("fgrid")
+_state: dict[str, Any] = {}
+
+#: Characters of the argument summary kept in the task record.
+SUMMARY_CHARS = 120
+#: Message header set by fgrid's client on tasks it has already recorded.
+RECORDED_HEADER = "fgrid_recorded"
+
+
+def connect(app: Celery) -> None:
+    """Connect fgrid's handlers for ``app`` (the latest app built in this process wins)."""
+    from celery import signals
+
+    _state["app"] = app
+    signals.before_task_publish.connect(_record_submitted, weak=False, dispatch_uid="fgrid.record")
+    signals.worker_process_init.connect(_warm_up, weak=False, dispatch_uid="fgrid.warm")
+    signals.worker_init.connect(_warm_up_single_process, weak=False, dispatch_uid="fgrid.warm1")
+
+
+def _record_submitted(sender: str | None = None, headers: dict | None = None, routing_key: str = "", **_: Any) -> None:
+    # Tasks published by other clients (`celery call`, a chord's subtasks); fgrid's own client records first and
+    # marks the message, so that a failure to record stops the submission (Celery only logs a handler's error).
+    if not sender or not sender.startswith("fgrid.") or not headers or headers.get(RECORDED_HEADER):
+        return
+    from fgrid.registry import TaskRegistry
+
+    summary = f"{headers.get('argsrepr') or ''} {headers.get('kwargsrepr') or ''}".strip()
+    TaskRegistry(_state["app"]).record(headers["id"], task_info(sender, routing_key, summary, headers.get("root_id")))
+
+
+def task_info(name: str, queue: str, summary: str, root_id: str | None = None) -> dict[str, Any]:
+    """The record kept for a submitted task."""
+    return {"name": name, "queue": queue, "summary": summary[:SUMMARY_CHARS], "root_id": root_id}
+
+
+def _warm_up(**_: Any) -> None:
+    # Each worker process loads the data and builds its indexes once, before its first task.
+    from fgrid.errors import FgridError
+    from fgrid.tasks import warm_up
+
+    try:
+        warm_up(_state["app"])
+    except FgridError as exc:
+        log.warning("fgrid: data not loaded at start-up (%s); tasks will report it", exc)
+
+
+def _warm_up_single_process(sender: Any = None, **_: Any) -> None:
+    # The solo and threads pools run tasks in the main process, which gets no worker_process_init.
+    pool = getattr(sender, "pool_cls", None)
+    name = pool if isinstance(pool, str) else getattr(pool, "__module__", "") or ""
+    if "solo" in name or "thread" in name:
+        _warm_up()

@@ -1,0 +1,87 @@
+"""``fgrid worker``: build the argv of Celery's own worker for fgrid's app and hand over; stop detached ones."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from fgrid import config
+from fgrid.config import Settings
+from fgrid.errors import InputError
+
+POOLS = ("prefork", "threads", "solo")
+LOGLEVELS = ("debug", "info", "warning", "error", "critical")
+#: Seconds `fgrid worker --stop` waits for a warm shutdown (running tasks finish) before it gives up.
+STOP_TIMEOUT = 60
+
+
+def worker_argv(settings: Settings, *, queues: str, concurrency: int | None, loglevel: str,
+                max_tasks_per_child: int, max_memory_per_child: int | None, hostname: str | None,
+                pool: str | None, detach: bool) -> list[str]:
+    """The argv for ``celery worker`` on fgrid's app; raise InputError on bad flags."""
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = [q for q in names if q not in config.QUEUES]
+    if not names or unknown:
+        raise InputError(f"unknown queue {', '.join(unknown) or '(none)'}; queues are {', '.join(config.QUEUES)}")
+    if loglevel.lower() not in LOGLEVELS:
+        raise InputError(f"unknown log level {loglevel!r}; use one of {', '.join(LOGLEVELS)}")
+    if pool is not None and pool not in POOLS:
+        raise InputError(f"unknown pool {pool!r}; use one of {', '.join(POOLS)}")
+    if concurrency is not None and not 1 <= concurrency <= 256:
+        raise InputError("--concurrency must be between 1 and 256")
+    if max_tasks_per_child < 1:
+        raise InputError("--max-tasks-per-child must be at least 1")
+    argv = ["worker", "-Q", ",".join(names), "--loglevel", loglevel.upper(),
+            "--max-tasks-per-child", str(max_tasks_per_child),
+            "-n", hostname or f"fgrid-{os.getpid()}@%h"]
+    if concurrency is not None:
+        argv += ["--concurrency", str(concurrency)]
+    if max_memory_per_child is not None:
+        argv += ["--max-memory-per-child", str(max_memory_per_child)]
+    if pool is not None:
+        argv += ["--pool", pool]
+    if detach:
+        settings.run_dir.mkdir(parents=True, exist_ok=True)
+        argv += ["--detach", "--pidfile", str(settings.run_dir / "worker-%n.pid"),
+                 "--logfile", str(settings.run_dir / "worker-%n.log")]
+    return argv
+
+
+def run(settings: Settings, argv: list[str]) -> None:
+    """Hand over to Celery's worker on fgrid's app (returns when the worker stops)."""
+    from fgrid.celery_app import get_app
+
+    get_app(settings).worker_main(argv)
+
+
+def detached_pidfiles(settings: Settings) -> list[Path]:
+    """Pid files of workers started with ``--detach``."""
+    return sorted(settings.run_dir.glob("worker-*.pid")) if settings.run_dir.exists() else []
+
+
+def stop_detached(settings: Settings, timeout: float = STOP_TIMEOUT) -> int:
+    """Warm-stop every detached worker (SIGTERM: running tasks finish); return how many were running."""
+    stopped = 0
+    for pidfile in detached_pidfiles(settings):
+        try:
+            pid = int(pidfile.read_text().strip())
+            os.kill(pid, signal.SIGTERM)
+        except (ValueError, ProcessLookupError, FileNotFoundError):
+            pidfile.unlink(missing_ok=True)
+            continue
+        stopped += 1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        pidfile.unlink(missing_ok=True)
+    return stopped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

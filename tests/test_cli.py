@@ -1,0 +1,79 @@
+"""The CLI's parsing, help, config and errors, with Typer's runner (no broker needed: all fail before queuing)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from fgrid.cli import app, parse_seasons, parse_weeks
+from fgrid.errors import InputError
+
+runner = CliRunner()
+
+
+def test_help_lists_the_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("analyze-player", "compare", "status", "worker", "config", "data"):
+        assert command in result.output
+
+
+def test_config_shows_sources_and_masks_passwords(tmp_path):
+    env = {"CELERY_BROKER_URL": "redis://:s3cret-pw@127.0.0.1:6390/0", "FGRID_DATA_DIR": str(tmp_path)}
+    result = runner.invoke(app, ["config", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["broker_url"] == {"value": "redis://:****@127.0.0.1:6390/0", "source": "env:CELERY_BROKER_URL"}
+    assert doc["result_backend"]["source"] == "same as broker"
+    assert doc["data_dir"] == {"value": str(tmp_path), "source": "env:FGRID_DATA_DIR"}
+    assert "s3cret-pw" not in result.output
+
+
+def test_config_embedded_default(tmp_path):
+    result = runner.invoke(app, ["config", "--json"], env={"FGRID_DATA_DIR": str(tmp_path), "CELERY_BROKER_URL": "",
+                                                           "CELERY_RESULT_BACKEND": "", "REDIS_URL": ""})
+    doc = json.loads(result.stdout)
+    assert doc["broker_url"]["value"] == "filesystem://"
+    assert doc["result_backend"]["value"] == f"file://{tmp_path}/results"
+    assert doc["embedded"]["value"] == "true"
+
+
+def test_redis_url_serves_both_when_the_celery_variables_are_unset(tmp_path):
+    env = {"REDIS_URL": "redis://127.0.0.1:6391/2", "FGRID_DATA_DIR": str(tmp_path), "CELERY_BROKER_URL": "",
+           "CELERY_RESULT_BACKEND": ""}
+    doc = json.loads(runner.invoke(app, ["config", "--json"], env=env).stdout)
+    assert doc["broker_url"] == {"value": "redis://127.0.0.1:6391/2", "source": "env:REDIS_URL"}
+    assert doc["result_backend"] == {"value": "redis://127.0.0.1:6391/2", "source": "env:REDIS_URL"}
+
+
+def test_flag_beats_environment(tmp_path):
+    other = tmp_path / "other"
+    result = runner.invoke(app, ["config", "--json", "--data-dir", str(other)], env={"FGRID_DATA_DIR": str(tmp_path)})
+    assert json.loads(result.stdout)["data_dir"] == {"value": str(other), "source": "flag"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [("2019-2021", [2019, 2020, 2021]), ("2023", [2023]),
+                                                ("2022,2019", [2019, 2022])])
+def test_parse_seasons(text, expected):
+    assert parse_seasons(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1900", "2019-", "2030-2020,x"])
+def test_parse_seasons_rejects(text):
+    with pytest.raises(InputError):
+        parse_seasons(text)
+
+
+def test_parse_weeks():
+    assert parse_weeks("5-18") == (5, 18)
+    assert parse_weeks("7") == (7, 7)
+    for bad in ("0-3", "18-5", "x", "5-30"):
+        with pytest.raises(InputError):
+            parse_weeks(bad)
+
+
+def test_worker_rejects_an_unknown_queue(tmp_path):
+    result = runner.invoke(app, ["worker", "-Q", "matchups,bogus"], env={"FGRID_DATA_DIR": str(tmp_path)})
+    assert result.exit_code != 0
