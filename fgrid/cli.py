@@ -56,6 +56,8 @@ def _console(stderr: bool = False) -> Console:
 def _settings(data_dir: Path | None = None) -> Settings:
     from fgrid.config import Settings
 
+    if data_dir is not None and str(data_dir) == os.environ.get(config.ENV_DATA_DIR):
+        data_dir = None  # Typer filled it from the variable: let Settings say so
     return Settings.from_env(data_dir=data_dir)
 
 
@@ -268,6 +270,52 @@ def data_info(as_json: JsonOption = False, data_dir: DataDirOption = None) -> No
         _console().print(render.data_info_table(info))
 
 
+@app.command()
+def backtest(
+    season: Annotated[int, typer.Option("--season", help="Season to score.")],
+    weeks: Annotated[Optional[str], typer.Option("--weeks", help="Weeks, e.g. 5-18 (default: all).")] = None,
+    scoring: ScoringOption = "ppr",
+    model: Annotated[str, typer.Option("--model", help="engine (the matchup engine) or ai (the trained model).")]
+    = "engine",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the rows to this CSV file.")] = None,
+    submit: Annotated[bool, typer.Option("--submit", help="Run it as a task on the analysis queue.")] = False,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = None,
+    as_json: JsonOption = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Score the projections on past games against a naive baseline (recent weighted average)."""
+    from fgrid import validation
+
+    settings = _settings(data_dir)
+    span = parse_weeks(weeks)
+    week_list = list(range(span[0], span[1] + 1)) if span else None
+    scoring = validation.scoring(scoring)
+    if model not in ("engine", "ai"):
+        raise InputError(f"unknown model {model!r}; use engine or ai")
+    if submit:
+        if model != "engine" or out is not None:
+            raise InputError("--submit runs the engine's backtest and returns its rows in the result; drop --model/--out")
+        kwargs = {"season": season, "weeks": week_list, "scoring": scoring}
+        _submit_and_report(settings, config.TASK_BACKTEST, kwargs, wait, timeout, as_json)
+        return
+    from fgrid import client, render
+
+    err = _console(stderr=True)
+    with err.status(f"backtesting {season}") as spinner:
+        report = client.run_backtest(
+            settings, season, week_list, scoring, model,
+            progress=lambda done, total: spinner.update(f"backtesting {season}: week {done}/{total}"))
+    if out is not None:
+        from fgrid.analysis.backtest import write_csv
+
+        write_csv(report["rows"], out)
+    if as_json:
+        _print_json({k: v for k, v in report.items() if k != "rows"})
+    else:
+        _console().print(render.backtest_table(report))
+
+
 def parse_seasons(text: str) -> list[int]:
     """Parse ``2019-2024`` or ``2022,2023`` into a sorted list of seasons."""
     seasons: set[int] = set()
@@ -298,6 +346,17 @@ def parse_weeks(text: str | None) -> tuple[int, int] | None:
     if not 1 <= first <= last <= 22:
         raise InputError(f"bad weeks {text!r}; weeks run from 1 to 22")
     return first, last
+
+
+def _register_command_modules() -> None:
+    # Commands of other areas live in their own modules (each imports only typer at module level).
+    from fgrid import cli_ai, cli_ops, cli_serve
+
+    for module in (cli_ops, cli_ai, cli_serve):
+        module.register(app)
+
+
+_register_command_modules()
 
 
 def main() -> None:

@@ -87,7 +87,8 @@ def submit(settings: Settings, task_name: str, kwargs: dict[str, Any]) -> str:
     queue = app.amqp.router.route({}, task_name).get("queue")
     summary = ", ".join(f"{k}={v}" for k, v in kwargs.items() if v is not None and k != "requests")
     with reachable(settings, "result store"):
-        TaskRegistry(app).record(task_id, task_info(task_name, getattr(queue, "name", str(queue)), summary))
+        TaskRegistry(app).record(task_id, task_info(task_name, getattr(queue, "name", str(queue)), summary,
+                                                    kwargs=kwargs))
     with reachable(settings, "broker"):
         app.send_task(task_name, kwargs=kwargs, task_id=task_id, headers={RECORDED_HEADER: True})
     return task_id
@@ -214,3 +215,17 @@ def _progress(app: Celery, meta: dict[str, Any]) -> dict[str, Any]:
         done = sum(1 for m in metas if m.get("status") in READY_STATES)
     return {**{k: v for k, v in meta.items() if k != "children"}, "done": done, "total": meta.get("total", len(children))}
 
+
+
+def run_backtest(settings: Settings, season: int, weeks: list[int] | None, scoring: str, model: str = "engine",
+                 progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Backtest in this process: the engine's projections, or the trained ai model's, on the same rows."""
+    from fgrid.analysis import backtest, data
+
+    ds = data.load(settings.nfl_dir)
+    predictor = None
+    if model == "ai":
+        from fgrid.analysis import model as ai
+
+        predictor = ai.predictor(ai.load_model(settings.models_dir))
+    return backtest.run(ds, season, weeks, scoring, progress=progress, predictor=predictor)

@@ -43,7 +43,8 @@ def task_table(rows: list[dict[str, Any]], title: str | None = None) -> Table:
         progress = row.get("progress")
         done = f"{progress['done']}/{progress['total']}" if progress else ""
         elapsed = row.get("elapsed")
-        table.add_row(_t(row.get("task_id")), _t(row.get("name")), state_text(row.get("state", "")), _t(done),
+        name = str(row.get("name") or "").removeprefix("fgrid.")
+        table.add_row(_t(row.get("task_id")), _t(name), state_text(row.get("state", "")), _t(done),
                       _t(row.get("worker") or "-"), _t(f"{elapsed:.1f}s" if elapsed is not None else ""))
     return table
 
@@ -164,19 +165,21 @@ def settings_table(rows: list[dict[str, str]]) -> Table:
     return table
 
 
-def data_info_table(info: dict[str, Any]) -> Table:
+def data_info_table(info: dict[str, Any]) -> Group:
     """Synced data: per season, weeks and rows; then totals, source and sync time."""
     table = Table(title="fgrid data", title_justify="left")
     for col, justify in (("season", "right"), ("weeks", "left"), ("rows", "right")):
         table.add_column(col, justify=justify)
-    for season in info.get("seasons", []):
-        weeks = f"{season.get('first_week')}-{season.get('last_week')}"
+    for season in info.get("weeks", []):
+        weeks = f"{season.get('min_week')}-{season.get('max_week')}"
         table.add_row(_t(season.get("season")), _t(weeks), _t(f"{season.get('rows', 0):,}"))
-    table.caption = Text(
-        f"{info.get('rows', 0):,} rows, {info.get('players', 0):,} players, last game {info.get('last_game')}, "
+    skipped = sum((info.get("skipped") or {}).values())
+    summary = Text(
+        f"{info.get('rows', 0):,} rows, {info.get('players', 0):,} players, {info.get('games', 0):,} games; "
+        f"last game {info.get('last_game_date')}; {skipped:,} rows skipped\n"
         f"source {info.get('source')}, synced {info.get('synced_at')}"
     )
-    return table
+    return Group(table, summary)
 
 
 def ago(timestamp: float | None) -> str:
@@ -188,3 +191,24 @@ def ago(timestamp: float | None) -> str:
         if seconds >= size:
             return f"{seconds / size:.0f}{unit}"
     return f"{seconds:.0f}s"
+
+
+def backtest_table(report: dict[str, Any]) -> Table:
+    """MAE per position beside the naive baseline's on the same rows, their ratio, and interval coverage."""
+    weeks = report.get("weeks") or []
+    span = f"weeks {weeks[0]}-{weeks[-1]}" if weeks else "no weeks"
+    table = Table(title=f"backtest {report.get('season')} {span}, {str(report.get('scoring')).upper()}, "
+                        f"{report.get('predictor')} vs baseline", title_justify="left")
+    for col in ("position", "rows", "MAE", "baseline MAE", "ratio", "80% coverage"):
+        table.add_column(col, justify="left" if col == "position" else "right")
+    for group, row in report["summary"]["by_position"].items():
+        ratio = row.get("ratio")
+        style = "" if ratio is None else "green" if ratio < 1 else "red"
+        table.add_row(
+            _t(group, "bold" if group == "ALL" else ""), _t(f"{row['rows']:,}"),
+            _t(f"{row['mae']:.3f}" if row["mae"] is not None else "-"),
+            _t(f"{row['baseline_mae']:.3f}" if row["baseline_mae"] is not None else "-"),
+            _t(f"{ratio:.3f}" if ratio is not None else "-", style),
+            _t(f"{row['coverage']:.3f}" if row["coverage"] is not None else "-"),
+        )
+    return table

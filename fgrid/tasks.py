@@ -69,6 +69,14 @@ def analyze_player(self: Task, player: str, opponent: str, location: str | None 
     return matchup.analyze(dataset(self.app), **args)
 
 
+def fan_out(task: Task, header: list, body: Any) -> Any:
+    """Replace ``task`` by ``chord(header, body)``: the body inherits the task's id; progress counts the header."""
+    for sig in header:
+        sig.freeze()
+    task.update_state(state="PROGRESS", meta={"done": 0, "total": len(header), "children": [s.id for s in header]})
+    return task.replace(chord(header, body))
+
+
 @shared_task(name=config.TASK_COMPARE, bind=True, base=FgridTask)
 def compare_players(self: Task, requests: list[dict[str, Any]], slots: int | None = None) -> Any:
     """Fan out one analysis per player-opponent pair, then rank them (the ranking inherits this task's id)."""
@@ -77,11 +85,7 @@ def compare_players(self: Task, requests: list[dict[str, Any]], slots: int | Non
     header = [analyze_player.s(**validation.analyze_args(
         r.get("player"), r.get("opponent"), r.get("location"), r.get("season"), r.get("week"),
         r.get("scoring", "ppr"))) for r in requests]
-    for sig in header:
-        sig.freeze()
-    self.update_state(state="PROGRESS", meta={"done": 0, "total": len(header),
-                                               "children": [sig.id for sig in header]})
-    return self.replace(chord(header, rank_comparison.s(slots=slots)))
+    return fan_out(self, header, rank_comparison.s(slots=slots))
 
 
 @shared_task(name=config.TASK_RANK, bind=True, base=FgridTask)
@@ -90,3 +94,38 @@ def rank_comparison(self: Task, analyses: list[dict[str, Any]], slots: int | Non
     from fgrid.analysis import compare
 
     return compare.rank(analyses, slots=slots)
+
+
+@shared_task(name=config.TASK_BACKTEST, bind=True, base=FgridTask)
+def backtest(self: Task, season: int, weeks: list[int] | None = None, scoring: str = "ppr") -> Any:
+    """Backtest a season, one task per week (so more workers finish sooner), then summarize."""
+    from fgrid.analysis import backtest as bt
+
+    season = validation.optional_int(season, "season", validation.MIN_SEASON, validation.MAX_SEASON)
+    scoring = validation.scoring(scoring)
+    available = bt.season_weeks(dataset(self.app), season, scoring)
+    weeks = available if weeks is None else [validation.optional_int(w, "week", 1, 22) for w in weeks]
+    missing = sorted(set(weeks) - set(available))
+    if not weeks or missing:
+        raise FgridError(f"no regular-season stats for {season} week(s) {missing or weeks}")
+    header = [backtest_week.s(season, week, scoring) for week in weeks]
+    return fan_out(self, header, backtest_summary.s(season=season, weeks=weeks, scoring=scoring))
+
+
+@shared_task(name=config.TASK_BACKTEST_WEEK, bind=True, base=FgridTask)
+def backtest_week(self: Task, season: int, week: int, scoring: str = "ppr") -> list[dict[str, Any]]:
+    """Backtest rows of one week."""
+    from fgrid.analysis import backtest as bt
+
+    return bt.run_week(dataset(self.app), season, week, validation.scoring(scoring))
+
+
+@shared_task(name=config.TASK_BACKTEST_SUMMARY, bind=True, base=FgridTask)
+def backtest_summary(self: Task, weekly_rows: list[list[dict[str, Any]]], season: int, weeks: list[int],
+                     scoring: str = "ppr") -> dict[str, Any]:
+    """Join the weeks' rows and summarize them against the baseline."""
+    from fgrid.analysis import backtest as bt
+
+    rows = [row for week_rows in weekly_rows for row in week_rows]
+    return {"season": season, "weeks": weeks, "scoring": scoring, "predictor": "engine", "rows": rows,
+            "summary": bt.summarize(rows)}

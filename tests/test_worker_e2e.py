@@ -45,8 +45,8 @@ def submit_analysis_and_compare(env: dict) -> None:
     check_analysis(doc["result"])
     assert doc["result"]["game"]["home"] is False  # DAL played at SF in 2023 week 5
 
-    compared = run_json(["compare", LAMB, "Tyreek Hill", "Justin Jefferson", "--opponents", "SF,LAR,SEA",
-                         "--season", "2023", "--week", "10", "--wait", "--json", "--timeout", "60"], env)
+    compared = run_json(["compare", LAMB, "Tyreek Hill", "Justin Jefferson", "--opponents", "SF,NYG,KC",
+                         "--season", "2023", "--week", "5", "--wait", "--json", "--timeout", "60"], env)
     assert compared["status"] == "SUCCESS", compared
     ranking = compared["result"]["ranking"]
     assert len(ranking) == 3
