@@ -94,7 +94,7 @@ def analysis_panel(result: dict[str, Any]) -> Panel:
     head.append(f"{p['name']}", style="bold")
     head.append(f"  {p['position']}, {p['team']}  vs  ")
     head.append(f"{o['code']} ({o['name']})", style="bold")
-    where = "home" if g.get("home") else "away"
+    where = "neutral site" if g.get("neutral") else {True: "home", False: "away"}.get(g.get("home"), "venue unknown")
     venue = g.get("venue") or {}
     venue_name = venue.get("name") if isinstance(venue, dict) else venue
     head.append(f"\n{g['season']} week {g['week']}, {where}" + (f", {venue_name}" if venue_name else ""))

@@ -1,0 +1,118 @@
+"""Backtests on the real data: sane rows, a baseline that matches a hand computation, and the accuracy goal."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import polars as pl
+import pytest
+
+from fgrid.analysis import backtest
+from fgrid.analysis.data import Dataset
+from fgrid.analysis.scoring import points_expr
+from fgrid.errors import InputError
+
+LAMB_ID = "00-0036358"
+
+
+def test_run_week_rows_are_sane(dataset: Dataset) -> None:
+    rows = backtest.run_week(dataset, 2023, 10)
+    assert 100 < len(rows) < 300
+    assert all(tuple(r) == backtest.ROW_FIELDS for r in rows)
+    assert {r["position"] for r in rows} == {"QB", "RB", "WR", "TE"}
+    assert all(r["season"] == 2023 and r["week"] == 10 for r in rows)
+    assert len({r["player_id"] for r in rows}) == len(rows)
+    for r in rows:
+        assert 0 <= r["low"] < r["projected"] < r["high"]
+        assert r["baseline"] >= 0
+    # actual is the game's PPR points
+    lamb = next(r for r in rows if r["player_id"] == LAMB_ID)
+    stat = dataset.stats.filter((pl.col("player_id") == LAMB_ID) & (pl.col("season") == 2023) & (pl.col("week") == 10))
+    assert lamb["actual"] == pytest.approx(stat.select(points_expr("ppr")).item(), abs=1e-3)
+
+
+def test_baseline_matches_a_hand_computation(dataset: Dataset) -> None:
+    rows = backtest.run_week(dataset, 2023, 10)
+    lamb = next(r for r in rows if r["player_id"] == LAMB_ID)
+    earlier = (
+        dataset.stats.filter((pl.col("player_id") == LAMB_ID) & (pl.col("season") * 100 + pl.col("week") < 202310))
+        .sort("gameday")
+        .select(points_expr("ppr"))
+        .to_series()
+        .to_list()
+    )
+    last16 = earlier[::-1][:16]  # most recent first, REG and POST of earlier seasons included
+    weights = [0.85**k for k in range(len(last16))]
+    expected = sum(w * p for w, p in zip(weights, last16)) / sum(weights)
+    assert lamb["baseline"] == pytest.approx(expected, abs=1e-3)
+    assert len(earlier) >= 4 and np.mean(earlier[-8:]) >= 5
+
+
+def test_rows_need_four_earlier_games_and_five_ppr_points(dataset: Dataset) -> None:
+    rows = backtest.run_week(dataset, 2023, 6)
+    ids = {r["player_id"] for r in rows}
+    stats = dataset.stats.with_columns(points_expr("ppr").alias("ppr"), key=pl.col("season") * 100 + pl.col("week"))
+    played = stats.filter((pl.col("key") == 202306) & (pl.col("season_type") == "REG")
+                          & pl.col("position").is_in(["QB", "RB", "WR", "TE"]))
+    for pid in played["player_id"].to_list()[:120]:
+        before = stats.filter((pl.col("player_id") == pid) & (pl.col("key") < 202306)).sort("key")["ppr"].to_list()
+        eligible = len(before) >= 4 and float(np.mean(before[-8:])) >= 5
+        assert (pid in ids) == eligible, pid
+
+
+def test_summary_and_predictor_hook(dataset: Dataset) -> None:
+    result = backtest.run(dataset, 2022, weeks=[8, 9])
+    summary = result["summary"]
+    assert summary["rows"] == len(result["rows"]) > 0
+    assert set(summary["by_position"]) == {"QB", "RB", "WR", "TE", "ALL"}
+    for group in summary["by_position"].values():
+        assert group["ratio"] == pytest.approx(group["mae"] / group["baseline_mae"], abs=1e-3)
+        assert 0 <= group["coverage"] <= 1
+    assert summary["by_position"]["ALL"]["rows"] == sum(
+        summary["by_position"][p]["rows"] for p in ("QB", "RB", "WR", "TE"))
+
+    seen = []
+
+    def baseline_model(ds: Dataset, rows: pl.DataFrame, scoring: str) -> dict:
+        seen.append((rows.height, scoring))
+        base = rows["ewm_pts"].to_numpy()
+        return {"projected": base, "low": base * 0.5, "high": base * 1.5}
+
+    same = backtest.run(dataset, 2022, weeks=[8, 9], predictor=baseline_model)
+    assert same["predictor"] == "baseline_model"
+    assert [(r["player_id"], r["week"]) for r in same["rows"]] == [(r["player_id"], r["week"]) for r in result["rows"]]
+    assert same["summary"]["by_position"]["ALL"]["ratio"] == pytest.approx(1.0)
+    assert seen == [(sum(1 for r in result["rows"] if r["week"] == w), "ppr") for w in (8, 9)]
+
+
+def test_run_reports_progress_and_rejects_bad_ranges(dataset: Dataset) -> None:
+    ticks = []
+    backtest.run(dataset, 2021, weeks=[3, 4, 5], progress=lambda done, total: ticks.append((done, total)))
+    assert ticks == [(1, 3), (2, 3), (3, 3)]
+    with pytest.raises(InputError, match="no stats for 2024"):
+        backtest.run(dataset, 2024)
+    with pytest.raises(InputError, match="week"):
+        backtest.run(dataset, 2023, weeks=[19])
+    with pytest.raises(InputError, match="scoring"):
+        backtest.run_week(dataset, 2023, 5, scoring="bogus")
+
+
+def test_csv_writer(dataset: Dataset) -> None:
+    rows = backtest.run_week(dataset, 2023, 12)
+    buffer = io.StringIO()
+    backtest.write_csv(rows, buffer)
+    lines = buffer.getvalue().splitlines()
+    assert lines[0] == "season,week,player_id,position,projected,low,high,actual"
+    assert len(lines) == len(rows) + 1
+    assert backtest.to_csv(rows) == buffer.getvalue()
+
+
+def test_goal_2023_weeks_5_to_18_ppr(dataset: Dataset) -> None:
+    """The acceptance goal: MAE at most 0.97 x the baseline's (ALL, WR, RB, TE); 80% interval covers 77-83%."""
+    summary = backtest.run(dataset, 2023, weeks=range(5, 19))["summary"]["by_position"]
+    for group in ("ALL", "WR", "RB", "TE"):
+        assert summary[group]["ratio"] <= 0.97, (group, summary[group])
+    assert summary["QB"]["ratio"] < 1.0
+    assert 0.77 <= summary["ALL"]["coverage"] <= 0.83
+    assert summary["ALL"]["rows"] > 2000
