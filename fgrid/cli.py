@@ -203,6 +203,11 @@ def worker(
     argv = workers.worker_argv(settings, queues=queues, concurrency=concurrency, loglevel=loglevel,
                                max_tasks_per_child=max_tasks_per_child, max_memory_per_child=max_memory_per_child,
                                hostname=hostname, pool=pool, detach=detach)
+    if detach:
+        pid, log = workers.start_detached(settings, argv)
+        _console(stderr=True).print(f"worker started in the background (pid {pid}); log: {log}; "
+                                    "stop it with `fgrid worker --stop`")
+        return
     workers.run(settings, argv)
 
 

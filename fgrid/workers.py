@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fgrid import config
 from fgrid.config import Settings
-from fgrid.errors import InputError
+from fgrid.errors import FgridError, InputError
 
 POOLS = ("prefork", "threads", "solo")
 LOGLEVELS = ("debug", "info", "warning", "error", "critical")
@@ -44,7 +44,7 @@ def worker_argv(settings: Settings, *, queues: str, concurrency: int | None, log
         argv += ["--pool", pool]
     if detach:
         settings.run_dir.mkdir(parents=True, exist_ok=True)
-        argv += ["--detach", "--pidfile", str(settings.run_dir / "worker-%n.pid"),
+        argv += ["--pidfile", str(settings.run_dir / "worker-%n.pid"),
                  "--logfile", str(settings.run_dir / "worker-%n.log")]
     return argv
 
@@ -54,6 +54,32 @@ def run(settings: Settings, argv: list[str]) -> None:
     from fgrid.celery_app import get_app
 
     get_app(settings).worker_main(argv)
+
+
+def start_detached(settings: Settings, argv: list[str], timeout: float = 15) -> tuple[int, Path]:
+    """Start the worker of ``argv`` in the background, in its own session; return its pid and log file.
+
+    Celery's own ``--detach`` re-executes ``python -m celery`` without the app, so fgrid starts itself instead,
+    with the effective settings in the child's environment.
+    """
+    import subprocess
+    import sys
+
+    env = dict(os.environ, **{config.ENV_DATA_DIR: str(settings.data_dir), config.ENV_BROKER_URL: settings.broker_url,
+                              config.ENV_RESULT_BACKEND: settings.result_backend})
+    before = set(detached_pidfiles(settings))
+    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "fgrid", *argv], env=env, start_new_session=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = [p for p in detached_pidfiles(settings) if p not in before]
+        if new:
+            return proc.pid, new[0].with_suffix(".log")
+        if proc.poll() is not None:
+            raise FgridError(f"the worker exited at start (code {proc.returncode}); "
+                             f"see the logs in {settings.run_dir}")
+        time.sleep(0.05)
+    raise FgridError(f"the worker did not start within {timeout:g} s; see the logs in {settings.run_dir}")
 
 
 def detached_pidfiles(settings: Settings) -> list[Path]:
