@@ -86,12 +86,7 @@ def _submit_and_report(settings: Settings, task_name: str, kwargs: dict[str, Any
     elif info["state"] == "SUCCESS":
         result = info["result"]
         out = _console()
-        if isinstance(result, dict) and "ranking" in result:
-            out.print(render.ranking_table(result))
-        elif isinstance(result, dict) and "matchup_score" in result:
-            out.print(render.analysis_panel(result))
-        else:
-            out.print(render.status_table(doc))
+        out.print(render.result(result) or render.status_table(doc))
     if info["state"] != "SUCCESS":
         raise FgridError(f"task {task_id} {info['state']}: {info.get('error') or 'no result'}")
 

@@ -21,8 +21,11 @@ if TYPE_CHECKING:
 
 #: States after which a task will not change again.
 READY_STATES = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
-#: Seconds between two polls of a task's state while waiting.
-POLL_INTERVAL = 0.05
+#: Seconds between two polls of a task's state while waiting: the first gap, growing by POLL_GROWTH up to
+#: POLL_INTERVAL_MAX. A Redis result store also announces each change, which ends a gap at once.
+POLL_INTERVAL = 0.002
+POLL_GROWTH = 1.25
+POLL_INTERVAL_MAX = 0.25
 
 
 def app_for(settings: Settings) -> Celery:
@@ -67,8 +70,15 @@ def check_broker(settings: Settings) -> None:
     """Connect to the broker and the result store once, quickly; raise UnavailableError if either is down."""
     app = app_for(settings)
     with reachable(settings, "broker"):
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, timeout=config.DEFAULT_CONNECT_TIMEOUT)
+        if settings.broker_url.startswith(("redis://", "rediss://")):
+            # A ping over the app's pooled connection: one round trip. A new connection per check cost several
+            # milliseconds (redis-py reads its package metadata for every connection it makes).
+            with app.pool.acquire(block=True, timeout=config.DEFAULT_CONNECT_TIMEOUT) as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, timeout=config.DEFAULT_CONNECT_TIMEOUT)
+                conn.default_channel.client.ping()
+        else:
+            with app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, timeout=config.DEFAULT_CONNECT_TIMEOUT)
     if settings.result_backend.startswith(("redis://", "rediss://")):
         with reachable(settings, "result store"):
             app.backend.client.ping()
@@ -82,11 +92,15 @@ def submit(settings: Settings, task_name: str, kwargs: dict[str, Any]) -> str:
     from fgrid.signals import RECORDED_HEADER, task_info
 
     app = app_for(settings)
-    check_broker(settings)
+    # With one server for both, recording the task (the first call below) is the check: it fails, naming the
+    # broker, before anything is queued, and saves the check's round trips on every submit.
+    one_server = settings.broker_url == settings.result_backend
+    if not one_server:
+        check_broker(settings)
     task_id = str(uuid.uuid4())
     queue = app.amqp.router.route({}, task_name).get("queue")
     summary = ", ".join(f"{k}={v}" for k, v in kwargs.items() if v is not None and k != "requests")
-    with reachable(settings, "result store"):
+    with reachable(settings, "broker" if one_server else "result store"):
         TaskRegistry(app).record(task_id, task_info(task_name, getattr(queue, "name", str(queue)), summary,
                                                     kwargs=kwargs))
     with reachable(settings, "broker"):
@@ -122,12 +136,9 @@ def task_state(settings: Settings, task_id: str) -> dict[str, Any]:
     """Everything known of a task: state, result or error, worker, times, progress; UnknownTaskError if never seen."""
     task_id = validation.task_id(task_id)
     app = app_for(settings)
-    from celery.result import AsyncResult
-
     from fgrid.registry import TaskRegistry
 
     with reachable(settings, "result store"):
-        res = AsyncResult(task_id, app=app)
         meta = app.backend.get_task_meta(task_id)
         record = TaskRegistry(app).lookup(task_id)
     state = meta.get("status", "PENDING")
@@ -154,7 +165,6 @@ def task_state(settings: Settings, task_id: str) -> dict[str, Any]:
         info["progress"] = _progress(app, value)
     elif state == "STARTED" and isinstance(value, dict):
         info["worker"] = info["worker"] or value.get("hostname")
-    del res
     return info
 
 
@@ -177,18 +187,74 @@ def wait(settings: Settings, task_id: str, timeout: float | None = None,
     """Poll a task until it is ready (or ``timeout`` seconds pass); return its final ``task_state``."""
     start = time.monotonic()
     interval = POLL_INTERVAL
-    while True:
-        info = task_state(settings, task_id)
-        info["elapsed"] = time.monotonic() - start
-        if on_update:
-            on_update(info)
-        if info["state"] in READY_STATES:
-            return info
-        if timeout is not None and info["elapsed"] >= timeout:
-            raise FgridError(f"task {task_id} not finished after {timeout:g} s (state {info['state']}); "
-                             f"check it later with `fgrid status {task_id}`")
-        time.sleep(interval)
-        interval = min(interval * 1.2, 0.25)
+    changes: _StateChanges | None = None  # set up once a poll finds the task unfinished
+    try:
+        while True:
+            info = task_state(settings, task_id)
+            info["elapsed"] = time.monotonic() - start
+            if on_update:
+                on_update(info)
+            if info["state"] in READY_STATES:
+                return info
+            if timeout is not None and info["elapsed"] >= timeout:
+                raise FgridError(f"task {task_id} not finished after {timeout:g} s (state {info['state']}); "
+                                 f"check it later with `fgrid status {task_id}`")
+            if changes is None:
+                changes = _StateChanges(settings, task_id)
+                continue  # poll again at once: the state may have changed before the subscription
+            while True:
+                # With announcements, polling is only a fallback (a message is lost if the connection drops).
+                gap = POLL_INTERVAL_MAX if changes.announced else interval
+                if timeout is not None:
+                    gap = max(min(gap, timeout - (time.monotonic() - start)), 0.0)
+                announced = changes.wait(gap)
+                interval = min(interval * POLL_GROWTH, POLL_INTERVAL_MAX)
+                # An announced STARTED or PROGRESS needs no poll unless someone displays it.
+                if on_update is not None or announced is None or announced in READY_STATES or gap == 0.0:
+                    break
+    finally:
+        if changes is not None:
+            changes.close()
+
+
+class _StateChanges:
+    """Wait for a change of one task's stored state: Celery's Redis result store publishes every state it stores
+    on the task's key, so a subscriber wakes as soon as the task moves; other stores are polled."""
+
+    def __init__(self, settings: Settings, task_id: str):
+        self.settings = settings
+        self.pubsub = None
+        self.backend = app_for(settings).backend
+        if type(self.backend).__name__ == "RedisBackend":
+            with reachable(settings, "result store"):
+                self.pubsub = self.backend.client.pubsub(ignore_subscribe_messages=True)
+                self.pubsub.subscribe(self.backend.get_key_for_task(task_id))
+
+    @property
+    def announced(self) -> bool:
+        return self.pubsub is not None
+
+    def wait(self, seconds: float) -> str | None:
+        """Wait up to ``seconds`` for the task's state to change; return the announced state ("?" if unreadable),
+        or None if nothing was announced."""
+        if self.pubsub is None:
+            time.sleep(seconds)
+            return None
+        deadline = time.monotonic() + seconds
+        with reachable(self.settings, "result store"):
+            while (left := deadline - time.monotonic()) > 0:
+                message = self.pubsub.get_message(timeout=left)  # None for the subscription's confirmation too
+                if message is not None and message.get("type") == "message":
+                    try:
+                        return str(self.backend.decode(message["data"]).get("status") or "?")
+                    except (ValueError, TypeError, AttributeError):
+                        return "?"
+        return None
+
+    def close(self) -> None:
+        if self.pubsub is not None:
+            with contextlib.suppress(Exception):
+                self.pubsub.close()
 
 
 def one_line_error(value: Any, state: str) -> str:
@@ -227,5 +293,14 @@ def run_backtest(settings: Settings, season: int, weeks: list[int] | None, scori
     if model == "ai":
         from fgrid.analysis import model as ai
 
-        predictor = ai.predictor(ai.load_model(settings.models_dir))
+        predictor = ai.backtest_predictor(ai.load_model(settings.models_dir))
     return backtest.run(ds, season, weeks, scoring, progress=progress, predictor=predictor)
+
+
+def require_model(settings: Settings) -> None:
+    """Raise NoDataError, naming `fgrid train`, when no trained model is in the data folder."""
+    from fgrid.analysis import model as ai
+    from fgrid.errors import NoDataError
+
+    if not ai.list_models(settings.models_dir):
+        raise NoDataError(f"no trained model in {settings.models_dir}; run `fgrid train` first")

@@ -35,17 +35,27 @@ def state_text(state: str) -> Text:
 
 
 def task_table(rows: list[dict[str, Any]], title: str | None = None) -> Table:
-    """A table of tasks being followed: id, task, state, progress, worker, elapsed."""
+    """A table of tasks being followed: id, task, state, progress (when any), worker, elapsed."""
+    show_progress = any(row.get("progress") for row in rows)
     table = Table(title=title, expand=False)
-    for col in ("task id", "task", "state", "progress", "worker", "elapsed"):
-        table.add_column(col, no_wrap=True)
+    table.add_column("task id", no_wrap=True, min_width=36)
+    table.add_column("task", no_wrap=True)
+    table.add_column("state", no_wrap=True, min_width=8)
+    if show_progress:
+        table.add_column("progress", no_wrap=True)
+    table.add_column("worker", no_wrap=True)
+    table.add_column("elapsed", no_wrap=True, justify="right")
     for row in rows:
-        progress = row.get("progress")
-        done = f"{progress['done']}/{progress['total']}" if progress else ""
+        progress = row.get("progress") or {}
         elapsed = row.get("elapsed")
-        name = str(row.get("name") or "").removeprefix("fgrid.")
-        table.add_row(_t(row.get("task_id")), _t(name), state_text(row.get("state", "")), _t(done),
-                      _t(row.get("worker") or "-"), _t(f"{elapsed:.1f}s" if elapsed is not None else ""))
+        cells = [_t(row.get("task_id")), _t(str(row.get("name") or "").removeprefix("fgrid.")),
+                 state_text(row.get("state", ""))]
+        if show_progress:
+            done = (f"{progress['done']}/{progress['total']}" if "done" in progress else
+                    f"{progress.get('stage', '')} {progress.get('percent', '')}%" if progress else "")
+            cells.append(_t(done))
+        cells += [_t(row.get("worker") or "-"), _t(f"{elapsed:.1f}s" if elapsed is not None else "")]
+        table.add_row(*cells)
     return table
 
 
@@ -58,13 +68,11 @@ def status_table(doc: dict[str, Any]) -> Table:
     table.add_row("status", state_text(doc["status"]))
     table.add_row("ready", _t(str(doc["ready"]).lower()))
     table.add_row("successful", _t(str(doc["successful"]).lower()))
-    result = doc.get("result")
-    if isinstance(result, dict) and "matchup_score" in result:
-        table.add_row("result", analysis_summary(result))
-    elif isinstance(result, dict) and "ranking" in result:
-        table.add_row("result", ranking_table(result))
-    elif result is not None:
-        table.add_row("result", _t(result if isinstance(result, str) else _compact(result)))
+    value = doc.get("result")
+    if isinstance(value, dict) and "matchup_score" in value:
+        table.add_row("result", analysis_summary(value))
+    elif value is not None:
+        table.add_row("result", result(value) or _t(value if isinstance(value, str) else _compact(value)))
     return table
 
 
@@ -212,3 +220,112 @@ def backtest_table(report: dict[str, Any]) -> Table:
             _t(f"{row['coverage']:.3f}" if row["coverage"] is not None else "-"),
         )
     return table
+
+
+def _all_metrics(metrics: Any) -> dict[str, Any]:
+    if not isinstance(metrics, dict):
+        return {}
+    groups = metrics.get("by_position") or (metrics.get("validation") or {}).get("by_position") or metrics
+    return groups if isinstance(groups, dict) else {}
+
+
+def model_table(models: list[dict[str, Any]], title: str = "models", metrics: bool = False) -> Group:
+    """Trained models: id, scoring, seasons, validation ratio to the baseline and coverage (ALL)."""
+    table = Table(title=title, title_justify="left")
+    for col in ("model", "scoring", "seasons", "validation MAE / baseline", "80% coverage", "latest"):
+        table.add_column(col)
+    for m in models:
+        overall = _all_metrics(m.get("metrics")).get("ALL") or {}
+        seasons = m.get("seasons") or []
+        table.add_row(_t(m.get("model_id")), _t(m.get("scoring")),
+                      _t(f"{min(seasons)}-{max(seasons)}" if seasons else "-"),
+                      _t(f"{overall['ratio']:.3f}" if overall.get("ratio") is not None else "-"),
+                      _t(f"{overall['coverage']:.3f}" if overall.get("coverage") is not None else "-"),
+                      _t("✔" if m.get("latest", True) else ""))
+    parts: list[Any] = [table]
+    if metrics and models:
+        detail = Table(title="validation by position", title_justify="left")
+        for col in ("position", "rows", "MAE", "baseline MAE", "ratio", "coverage"):
+            detail.add_column(col, justify="left" if col == "position" else "right")
+        for group, row in _all_metrics(models[0].get("metrics")).items():
+            if not isinstance(row, dict) or "mae" not in row:
+                continue
+            fmt = (lambda v: "-" if v is None else f"{v:.3f}")
+            detail.add_row(_t(group), _t(row.get("rows")), _t(fmt(row.get("mae"))), _t(fmt(row.get("baseline_mae"))),
+                           _t(fmt(row.get("ratio"))), _t(fmt(row.get("coverage"))))
+        parts.append(detail)
+    return Group(*parts)
+
+
+def prediction_panel(result: dict[str, Any]) -> Panel:
+    """The ai model's prediction: projection with range, grade and percentile, and the factors behind it."""
+    p, o, proj = result["player"], result["opponent"], result["projection"]
+    head = Text()
+    head.append(str(p["name"]), style="bold")
+    head.append(f"  {p['position']}, {p['team']}  vs  {o['code']}")
+    body = Table(show_header=False, box=None)
+    body.add_column(style="bold")
+    body.add_column()
+    body.add_row("projection", _t(f"{proj['points']:.1f} pts (80%: {proj['low']:.1f} to {proj['high']:.1f})"))
+    body.add_row("grade", _t(f"{result.get('grade')}  ({result.get('percentile', 0):.0f}th percentile)"))
+    factors = Table(title="why", title_justify="left")
+    factors.add_column("factor")
+    factors.add_column("points", justify="right")
+    factors.add_column("detail")
+    for item in result.get("explanation", []):
+        pts = item.get("points", 0.0)
+        factors.add_row(_t(item.get("factor")), Text(f"{pts:+.2f}", style="green" if pts > 0 else "red"),
+                        _t(item.get("detail", "")))
+    return Panel(Group(head, body, factors), title=f"ai prediction ({result.get('model_id', '')})", expand=False)
+
+
+def grade_table(result: dict[str, Any]) -> Table:
+    """Grades A+ to F per player and matchup, with the projection and the main reason."""
+    table = Table(title="matchup grades", title_justify="left")
+    for col in ("player", "opp", "grade", "percentile", "proj", "why"):
+        table.add_column(col)
+    for g in result.get("grades", []):
+        reasons = g.get("reasons") or [""]
+        table.add_row(_t(g["player"]["name"]), _t(g["opponent"]["code"]), _t(g.get("grade"), "bold"),
+                      _t(f"{g.get('percentile', 0):.0f}"), _t(f"{g['projection']['points']:.1f}"),
+                      _t(reasons[1] if len(reasons) > 1 else reasons[0]))
+    return table
+
+
+def slate_table(result: dict[str, Any]) -> Table:
+    """A week's slate ranked by the model's projection, with a bar for each projection."""
+    rows = result.get("slate", [])
+    top = max((r["projection"]["high"] for r in rows), default=1.0) or 1.0
+    table = Table(title=f"{result.get('season')} week {result.get('week')} slate"
+                        + (f", {result['position']}" if result.get("position") else ""), title_justify="left")
+    for col in ("#", "player", "pos", "team", "opp", "proj", "80% range", "", "grade"):
+        table.add_column(col)
+    for r in rows:
+        proj = r["projection"]
+        width = 20
+        bar = Text("█" * round(proj["points"] / top * width), style="cyan")
+        table.add_row(_t(r.get("rank")), _t(r.get("name")), _t(r.get("position")), _t(r.get("team")),
+                      _t(r.get("opponent")), _t(f"{proj['points']:.1f}"), _t(f"{proj['low']:.1f}-{proj['high']:.1f}"),
+                      bar, _t(r.get("grade")))
+    return table
+
+
+def result(value: Any) -> Any:
+    """The renderable for a task's result, by its shape (None if it has no special one)."""
+    if not isinstance(value, dict):
+        return None
+    if "ranking" in value:
+        return ranking_table(value)
+    if "matchup_score" in value:
+        return analysis_panel(value)
+    if "explanation" in value:
+        return prediction_panel(value)
+    if "grades" in value:
+        return grade_table(value)
+    if "slate" in value:
+        return slate_table(value)
+    if "summary" in value and "by_position" in value.get("summary", {}):
+        return backtest_table(value)
+    if "model_id" in value and "metrics" in value:
+        return model_table([value], title="trained model", metrics=True)
+    return None

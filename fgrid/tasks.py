@@ -50,6 +50,9 @@ class FgridTask(Task):
     retry_backoff_max = 30
     retry_jitter = True
     max_retries = 3
+    #: Characters of the result in the worker's "succeeded" log line: enough to recognize it; the default 1024
+    #: cost more to build than the analysis itself (the whole result is in the result store anyway).
+    resultrepr_maxsize = 200
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -129,3 +132,66 @@ def backtest_summary(self: Task, weekly_rows: list[list[dict[str, Any]]], season
     rows = [row for week_rows in weekly_rows for row in week_rows]
     return {"season": season, "weeks": weeks, "scoring": scoring, "predictor": "engine", "rows": rows,
             "summary": bt.summarize(rows)}
+
+
+def trained_model(app: Celery) -> Any:
+    """The latest trained model, read once per process (a newer one is picked up when saved)."""
+    from fgrid.analysis import model as ai
+
+    return ai.load_model(settings_of(app).models_dir)
+
+
+@shared_task(name=config.TASK_AI_TRAIN, bind=True, base=FgridTask, soft_time_limit=config.TRAIN_SOFT_TIME_LIMIT,
+             time_limit=config.TRAIN_TIME_LIMIT)
+def ai_train(self: Task, seasons: list[int], scoring: str = "ppr") -> dict[str, Any]:
+    """Train the ai model on past seasons, save it atomically as the latest, and return its metrics."""
+    from fgrid.analysis import model as ai
+
+    if not isinstance(seasons, list) or not 1 <= len(seasons) <= 30:
+        raise FgridError("seasons must be a list of 1 to 30 seasons")
+    seasons = [validation.optional_int(s, "season", validation.MIN_SEASON, validation.MAX_SEASON) for s in seasons]
+
+    def progress(stage: str, percent: float) -> None:
+        self.update_state(state="PROGRESS", meta={"stage": stage, "percent": round(float(percent), 1)})
+
+    trained = ai.train(dataset(self.app), seasons, validation.scoring(scoring), progress=progress)
+    model_id = ai.save(trained, settings_of(self.app).models_dir)
+    return {"model_id": model_id, "seasons": seasons, "scoring": trained.scoring, "metrics": trained.metrics}
+
+
+@shared_task(name=config.TASK_AI_PREDICT, bind=True, base=FgridTask)
+def ai_predict(self: Task, player: str, opponent: str, location: str | None = None, season: int | None = None,
+               week: int | None = None, scoring: str = "ppr") -> dict[str, Any]:
+    """Predict a player's points in one game with the trained model, with the factors that explain it."""
+    from fgrid.analysis import model as ai
+
+    args = validation.analyze_args(player, opponent, location, season, week, scoring)
+    return ai.predict(trained_model(self.app), dataset(self.app), **args)
+
+
+@shared_task(name=config.TASK_AI_GRADE, bind=True, base=FgridTask)
+def ai_grade(self: Task, requests: list[dict[str, Any]], slots: int | None = None) -> dict[str, Any]:
+    """Grade each player's matchup A+ to F from the model's projected percentile at his position that week."""
+    from fgrid.analysis import model as ai
+
+    if not isinstance(requests, list) or not requests or len(requests) > validation.MAX_COMPARE:
+        raise FgridError(f"grading needs 1 to {validation.MAX_COMPARE} requests")
+    model, ds = trained_model(self.app), dataset(self.app)
+    grades = []
+    for r in requests:
+        args = validation.analyze_args(r.get("player"), r.get("opponent"), r.get("location"), r.get("season"),
+                                       r.get("week"), r.get("scoring", "ppr"))
+        grades += ai.grade(model, ds, [(args["player"], args["opponent"])], season=args["season"], week=args["week"])
+    return {"grades": grades}
+
+
+@shared_task(name=config.TASK_AI_SLATE, bind=True, base=FgridTask)
+def ai_slate(self: Task, season: int, week: int, position: str | None = None, top: int | None = None) -> dict[str, Any]:
+    """Rank a whole week's slate by the model's projection."""
+    from fgrid.analysis import model as ai
+
+    season = validation.optional_int(season, "season", validation.MIN_SEASON, validation.MAX_SEASON)
+    week = validation.optional_int(week, "week", validation.MIN_WEEK, validation.MAX_WEEK)
+    top = validation.optional_int(top, "top", 1, 500)
+    rows = ai.predict_slate(trained_model(self.app), dataset(self.app), season, week, position, top)
+    return {"season": season, "week": week, "position": position, "slate": rows}
