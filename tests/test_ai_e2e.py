@@ -1,0 +1,89 @@
+"""The ai queue for real: a worker on `-Q ai` trains a model, serves predict and grade through the CLI, and a
+training run killed midway leaves the previous model in use. Stock Celery's `inspect active` sees the training."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import REPO, redis_env, run_fgrid, run_json
+
+pytestmark = pytest.mark.e2e
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None
+
+
+def test_ai_queue_trains_predicts_grades_and_survives_a_killed_training(data_dir, redis_server, start_worker):
+    env = redis_env(data_dir, redis_server)
+
+    # No model yet: a clear error naming `fgrid train`, exit 2, nothing queued.
+    refused = run_fgrid(["predict", "CeeDee Lamb", "--opponent", "SF", "--season", "2023", "--week", "5"], env)
+    assert refused.returncode == 2 and "fgrid train" in refused.stderr
+    assert redis_server.client().llen("ai") == 0
+
+    worker = start_worker(env, "-Q", "ai", "-c", "1")
+    queued = run_json(["train", "--seasons", "2022", "--json"], env)
+    active = wait_until(lambda: _active_names(env), timeout=60)
+    assert active and "fgrid.ai.train" in active  # stock Celery lists the running task
+    doc = run_json(["status", queued["task_id"], "--watch", "--json"], env, timeout=600)
+    assert doc["status"] == "SUCCESS", doc
+    first = doc["result"]["model_id"]
+
+    models = run_json(["model", "list", "--json"], env)
+    assert [m["model_id"] for m in models] == [first] and models[0]["latest"]
+
+    predicted = run_json(["predict", "CeeDee Lamb", "--opponent", "SF", "--season", "2023", "--week", "5", "--wait",
+                          "--json"], env)
+    assert predicted["status"] == "SUCCESS", predicted
+    result = predicted["result"]
+    assert result["player"]["name"] == "CeeDee Lamb" and result["model_id"] == first
+    assert result["projection"]["low"] <= result["projection"]["points"] <= result["projection"]["high"]
+    assert result["explanation"] and all("points" in item for item in result["explanation"])
+
+    graded = run_json(["grade", "CeeDee Lamb", "Tyreek Hill", "--opponents", "SF,NYG", "--season", "2023", "--week",
+                       "5", "--wait", "--json"], env)
+    assert graded["status"] == "SUCCESS", graded
+    grades = graded["result"]["grades"]
+    assert [g["player"]["name"] for g in grades] == ["CeeDee Lamb", "Tyreek Hill"]
+    assert all(g["grade"] in ("A+", "A", "B", "C", "D", "F") or g["grade"][0] in "ABCDF" for g in grades)
+
+    # A second training, killed midway: the first model stays the latest and keeps serving.
+    second = run_json(["train", "--seasons", "2022", "--json"], env)
+    assert wait_until(lambda: run_json(["status", second["task_id"], "--json"], env)["status"] != "PENDING", 60)
+    time.sleep(3)
+    worker.signal(signal.SIGKILL)
+    worker.proc.wait(10)
+    models = run_json(["model", "list", "--json"], env)
+    assert [m["model_id"] for m in models] == [first]
+    start_worker(env, "-Q", "ai", "-c", "1")
+    again = run_json(["predict", "CeeDee Lamb", "--opponent", "SF", "--season", "2023", "--week", "5", "--wait",
+                      "--json", "--timeout", "120"], env, timeout=300)
+    assert again["status"] == "SUCCESS"
+    # The killed training is redelivered (at-least-once) and may finish first: either way a complete model serves.
+    assert again["result"]["model_id"] in {m["model_id"] for m in run_json(["model", "list", "--json"], env)}
+
+
+def _active_names(env: dict) -> str | None:
+    result = subprocess.run([sys.executable, "-m", "celery", "-A", "fgrid", "inspect", "active", "--json",
+                             "--timeout", "2"], env=env, capture_output=True, text=True, cwd=REPO, timeout=60)
+    if result.returncode != 0 or not result.stdout.strip():
+        return None
+    try:
+        replies = json.loads(result.stdout)
+    except ValueError:
+        return None
+    names = [task["name"] for reply in replies.values() for task in reply] if isinstance(replies, dict) else []
+    return " ".join(names) or None
