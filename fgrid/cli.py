@@ -365,7 +365,9 @@ def main() -> None:
 
     debug = os.environ.get(config.ENV_DEBUG, "").lower() in {"1", "true", "yes", "on"}
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # a typer.Exit comes back as its code in this mode
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
