@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -221,14 +222,26 @@ class _StateChanges:
     """Wait for a change of one task's stored state: Celery's Redis result store publishes every state it stores
     on the task's key, so a subscriber wakes as soon as the task moves; other stores are polled."""
 
+    #: One subscriber connection per thread and result store, kept between waits (a new one costs a connect).
+    _local = threading.local()
+
     def __init__(self, settings: Settings, task_id: str):
         self.settings = settings
         self.pubsub = None
         self.backend = app_for(settings).backend
         if type(self.backend).__name__ == "RedisBackend":
+            self.channel = self.backend.get_key_for_task(task_id)
+            kept = getattr(self._local, "kept", None)
             with reachable(settings, "result store"):
-                self.pubsub = self.backend.client.pubsub(ignore_subscribe_messages=True)
-                self.pubsub.subscribe(self.backend.get_key_for_task(task_id))
+                if kept is None or kept[0] is not self.backend:
+                    self._forget()
+                    kept = self._local.kept = (self.backend, self.backend.client.pubsub(ignore_subscribe_messages=True))
+                self.pubsub = kept[1]
+                try:
+                    self.pubsub.subscribe(self.channel)
+                except Exception:
+                    self._forget()
+                    raise
 
     @property
     def announced(self) -> bool:
@@ -242,19 +255,36 @@ class _StateChanges:
             return None
         deadline = time.monotonic() + seconds
         with reachable(self.settings, "result store"):
-            while (left := deadline - time.monotonic()) > 0:
-                message = self.pubsub.get_message(timeout=left)  # None for the subscription's confirmation too
-                if message is not None and message.get("type") == "message":
+            try:
+                while (left := deadline - time.monotonic()) > 0:
+                    message = self.pubsub.get_message(timeout=left)  # None for (un)subscription confirmations
+                    if message is None or message.get("type") != "message":
+                        continue
+                    if message.get("channel") not in (self.channel, self.channel.encode()):
+                        continue  # a late message for a task waited on before
                     try:
                         return str(self.backend.decode(message["data"]).get("status") or "?")
                     except (ValueError, TypeError, AttributeError):
                         return "?"
+            except Exception:
+                self._forget()
+                raise
         return None
 
     def close(self) -> None:
         if self.pubsub is not None:
+            try:
+                self.pubsub.unsubscribe(self.channel)
+            except Exception:  # noqa: BLE001 - a broken subscriber is dropped; the next wait makes a new one
+                self._forget()
+
+    @classmethod
+    def _forget(cls) -> None:
+        kept = getattr(cls._local, "kept", None)
+        cls._local.kept = None
+        if kept is not None:
             with contextlib.suppress(Exception):
-                self.pubsub.close()
+                kept[1].close()
 
 
 def one_line_error(value: Any, state: str) -> str:
@@ -293,7 +323,9 @@ def run_backtest(settings: Settings, season: int, weeks: list[int] | None, scori
     if model == "ai":
         from fgrid.analysis import model as ai
 
-        predictor = ai.backtest_predictor(ai.load_model(settings.models_dir))
+        trained = ai.load_model(settings.models_dir)
+        predictor = ai.backtest_predictor(trained)
+        predictor.__name__ = f"ai model {trained.model_id}" if hasattr(trained, "model_id") else "ai model"
     return backtest.run(ds, season, weeks, scoring, progress=progress, predictor=predictor)
 
 
