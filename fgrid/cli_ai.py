@@ -7,11 +7,11 @@ from typing import Annotated, Any, Optional
 import typer
 
 from fgrid import config
-from fgrid.cli import (
+from fgrid.cli_common import (
     DataDirOption, JsonOption, ScoringOption, SeasonOption, TimeoutOption, WaitOption, WeekOption, _console,
     _print_json, _settings, _submit_and_report, parse_seasons,
 )
-from fgrid.errors import FgridError, InputError
+from fgrid.errors import InputError
 
 model_app = typer.Typer(help="List and show trained ai models.", no_args_is_help=True)
 
@@ -25,25 +25,11 @@ def train(
     data_dir: DataDirOption = None,
 ) -> None:
     """Queue training of the ai model (on the ai queue); with --wait, show its progress and metrics."""
-    from fgrid import client, render, validation
+    from fgrid import validation
 
-    settings = _settings(data_dir)
     kwargs = {"seasons": parse_seasons(seasons), "scoring": validation.scoring(scoring)}
-    task_id = client.submit(settings, config.TASK_AI_TRAIN, kwargs)
-    if not wait:
-        if as_json:
-            _print_json({"task_id": task_id, "status": "queued"})
-        else:
-            _console().print(task_id)
-            _console().print("queued")
-        return
-    info = _follow_training(settings, task_id, timeout, show=not as_json)
-    if as_json:
-        _print_json(client.status(settings, task_id))
-    elif info["state"] == "SUCCESS":
-        _console().print(render.model_table([info["result"]], title="trained model"))
-    if info["state"] != "SUCCESS":
-        raise FgridError(f"task {task_id} {info['state']}: {info.get('error') or 'no result'}")
+    _submit_and_report(_settings(data_dir), config.TASK_AI_TRAIN, kwargs, wait, timeout, as_json,
+                       follow=_follow_training)
 
 
 def _follow_training(settings: Any, task_id: str, timeout: float | None, show: bool) -> dict[str, Any]:

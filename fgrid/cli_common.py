@@ -1,0 +1,122 @@
+"""What every fgrid command module shares: common options, consoles, settings, JSON output, submitting and
+following a task, and parsing of season and week ranges. Imports only typer at module level."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from fgrid import config
+from fgrid.errors import FgridError, InputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from fgrid.config import Settings
+
+DataDirOption = Annotated[
+    Optional[Path], typer.Option("--data-dir", envvar=config.ENV_DATA_DIR, help="Data folder.", show_default=False)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+WaitOption = Annotated[bool, typer.Option("--wait", help="Follow the task until it ends, then show the result.")]
+TimeoutOption = Annotated[Optional[float], typer.Option("--timeout", help="Seconds to wait with --wait.")]
+SeasonOption = Annotated[Optional[int], typer.Option("--season", help="Season of the game (default: next game).")]
+WeekOption = Annotated[Optional[int], typer.Option("--week", help="Week of the game (default: next game).")]
+ScoringOption = Annotated[str, typer.Option("--scoring", help="ppr, half or standard.")]
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, markup=False, emoji=False)
+
+
+def _settings(data_dir: Path | None = None) -> Settings:
+    from fgrid.config import Settings
+
+    if data_dir is not None and str(data_dir) == os.environ.get(config.ENV_DATA_DIR):
+        data_dir = None  # Typer filled it from the variable: let Settings say so
+    return Settings.from_env(data_dir=data_dir)
+
+
+def _print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _submit_and_report(settings: Settings, task_name: str, kwargs: dict[str, Any], wait: bool, timeout: float | None,
+                       as_json: bool, follow: Callable[..., dict[str, Any]] | None = None) -> None:
+    """Queue a task; print its id and `queued`, or with ``wait`` follow it (``follow``: the live view) and render it."""
+    from fgrid import client, render
+
+    task_id = client.submit(settings, task_name, kwargs)
+    if not wait:
+        if as_json:
+            _print_json({"task_id": task_id, "status": "queued"})
+        else:
+            out = _console()
+            out.print(task_id)
+            out.print("queued")
+        return
+    info = (follow or _follow)(settings, task_id, timeout, show=not as_json)
+    doc = client.status(settings, task_id)
+    if as_json:
+        _print_json(doc)
+    elif info["state"] == "SUCCESS":
+        result = info["result"]
+        out = _console()
+        out.print(render.result(result) or render.status_table(doc))
+    if info["state"] != "SUCCESS":
+        raise FgridError(f"task {task_id} {info['state']}: {info.get('error') or 'no result'}")
+
+
+def _follow(settings: Settings, task_id: str, timeout: float | None, show: bool = True) -> dict[str, Any]:
+    """Wait for a task, refreshing a live table on stderr (so stdout keeps only data)."""
+    from fgrid import client, render
+
+    if not show:
+        return client.wait(settings, task_id, timeout)
+    from rich.live import Live
+
+    err = _console(stderr=True)
+    with Live(render.task_table([]), console=err, refresh_per_second=10, transient=False) as live:
+        return client.wait(settings, task_id, timeout,
+                           on_update=lambda info: live.update(render.task_table([info])))
+
+
+def parse_seasons(text: str) -> list[int]:
+    """Parse ``2019-2024`` or ``2022,2023`` into a sorted list of seasons."""
+    seasons: set[int] = set()
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part:
+                low, high = (int(x) for x in part.split("-", 1))
+                seasons.update(range(low, high + 1))
+            elif part:
+                seasons.add(int(part))
+    except ValueError:
+        raise InputError(f"bad seasons {text!r}; use e.g. 2019-2024 or 2022,2023") from None
+    if not seasons or min(seasons) < 1999 or max(seasons) > 2100 or len(seasons) > 50:
+        raise InputError(f"bad seasons {text!r}; use e.g. 2019-2024 or 2022,2023")
+    return sorted(seasons)
+
+
+def parse_weeks(text: str | None) -> tuple[int, int] | None:
+    """Parse ``5-18`` (or ``7``) into a first and last week."""
+    if not text:
+        return None
+    try:
+        low, _, high = text.partition("-")
+        first, last = int(low), int(high or low)
+    except ValueError:
+        raise InputError(f"bad weeks {text!r}; use e.g. 5-18") from None
+    if not 1 <= first <= last <= 22:
+        raise InputError(f"bad weeks {text!r}; weeks run from 1 to 22")
+    return first, last
