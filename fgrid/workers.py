@@ -35,7 +35,10 @@ def worker_argv(settings: Settings, *, queues: str, concurrency: int | None, log
         raise InputError("--max-tasks-per-child must be at least 1")
     argv = ["worker", "-Q", ",".join(names), "--loglevel", loglevel.upper(),
             "--max-tasks-per-child", str(max_tasks_per_child),
-            "-n", hostname or f"fgrid-{os.getpid()}@%h"]
+            "-n", hostname or f"fgrid-{os.getpid()}@%h",
+            # No start-up sync with the other workers ("mingle"): it waits a second on Redis for their replies, and
+            # all it brings is their list of revoked ids, which a worker also receives as revokes are broadcast.
+            "--without-mingle"]
     if concurrency is not None:
         argv += ["--concurrency", str(concurrency)]
     if max_memory_per_child is not None:
