@@ -51,14 +51,19 @@ def celery_config(settings: Settings) -> dict:
         # The worker keeps trying at start-up (a broker may come up after it), as Celery 6 will require.
         "broker_connection_retry_on_startup": True,
         "broker_connection_retry": True,
-        # With acks_late, tasks running when the broker connection drops are cancelled and redelivered.
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # Tasks running when the broker connection drops run to the end. Celery's alternative (cancel them for
+        # redelivery) marks them REVOKED, for good, when the result store is down too (the same Redis restarting):
+        # it stores RETRY before noting the cancel, that store fails, and the killed task is then taken as revoked.
+        # A running task's unacknowledged message is dealt with by fgrid.recovery (dropped if the task finished,
+        # re-queued if not).
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         # Soft limit raises SoftTimeLimitExceeded in the task (a clean FAILURE); the hard limit kills the process.
         "task_soft_time_limit": config.DEFAULT_SOFT_TIME_LIMIT,
         "task_time_limit": config.DEFAULT_TIME_LIMIT,
-        # Task events on, so Flower and `fgrid top` see tasks; the SENT event shows queued tasks there too.
+        # Task events on, so Flower sees tasks. No SENT event: it would cost every submit a second publish, and
+        # fgrid's own task record already shows queued tasks (`fgrid tasks`).
         "worker_send_task_events": True,
-        "task_send_sent_event": True,
+        "task_send_sent_event": False,
         # Queues are declared explicitly; a task is routed by its (stable, public) name.
         "task_queues": [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in config.QUEUES],
         "task_default_queue": config.QUEUE_MATCHUPS,
@@ -86,6 +91,8 @@ def celery_config(settings: Settings) -> dict:
             "health_check_interval": 10,
         }
     elif settings.embedded:
+        # kombu's filesystem transport, with messages written atomically (fgrid/transport.py).
+        conf["broker_transport"] = "fgrid.transport:Transport"
         folder = settings.broker_dir
         conf["broker_transport_options"] = {
             "data_folder_in": str(folder / "queue"),
@@ -100,14 +107,13 @@ def celery_config(settings: Settings) -> dict:
         conf["redis_retry_on_timeout"] = True
         # Celery retries a failed result-store call 20 times by default: a down store would hang a command.
         conf["result_backend_transport_options"] = {"retry_policy": {"max_retries": 1, "interval_start": 0.2}}
-    for url in (settings.broker_url, settings.result_backend):
+    # By key, not by which URL it is: with REDIS_URL alone, the broker and the result store share one URL.
+    for key, url in (("broker_use_ssl", settings.broker_url), ("redis_backend_use_ssl", settings.result_backend)):
         if url.startswith("rediss://") and "ssl_cert_reqs" not in url:
             # rediss:// with no ssl_cert_reqs in the URL: verify the server certificate (the safe default).
             import ssl
 
-            conf["broker_use_ssl" if url is settings.broker_url else "redis_backend_use_ssl"] = {
-                "ssl_cert_reqs": ssl.CERT_REQUIRED
-            }
+            conf[key] = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
     return conf
 
 

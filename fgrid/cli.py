@@ -261,23 +261,46 @@ def _register_command_modules() -> None:
 _register_command_modules()
 
 
-def main() -> None:
-    """Run the CLI: one line on stderr and an exit code for every error; a traceback only with FGRID_DEBUG=1."""
+def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
+    """(Exit, Abort, ClickException, UsageError) classes of click and of the copy of click newer Typers ship."""
     import click
 
+    exits, aborts = [click.exceptions.Exit, typer.Exit], [click.exceptions.Abort, typer.Abort]
+    errors, usage = [click.ClickException], [click.UsageError]
+    try:
+        from typer._click import exceptions as vendored  # Typer >= 0.26 bundles its own click
+
+        errors.append(vendored.ClickException)
+        usage.append(vendored.UsageError)
+    except ImportError:
+        pass
+    return tuple(exits), tuple(aborts), tuple(errors), tuple(usage)
+
+
+def main() -> None:
+    """Run the CLI: one line on stderr and an exit code for every error; a traceback only with FGRID_DEBUG=1."""
+    exits, aborts, click_errors, usage_errors = _click_exceptions()
     debug = os.environ.get(config.ENV_DEBUG, "").lower() in {"1", "true", "yes", "on"}
     try:
         code = app(standalone_mode=False)  # a typer.Exit comes back as its code in this mode
         if isinstance(code, int) and code:
             sys.exit(code)
-    except click.exceptions.Exit as exc:
+    except exits as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except aborts:
         sys.stderr.write("aborted\n")
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+    except usage_errors as exc:
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None and type(exc).__name__ == "NoArgsIsHelpError":
+            sys.stdout.write(ctx.get_help() + "\n")  # a bare group: its help, as `fgrid` alone prints
+        else:
+            command = ctx.command_path if ctx is not None else "fgrid"
+            _error_line(f"{exc.format_message()} (see `{command} --help`)")
+        sys.exit(2)
+    except click_errors as exc:
+        _error_line(exc.format_message())
+        sys.exit(exc.exit_code)
     except FgridError as exc:
         if debug:
             raise

@@ -133,14 +133,18 @@ def resolve_compare(settings: Settings, players: list[str], opponents: list[str]
     return {"requests": resolved, "slots": slots}
 
 
-def task_state(settings: Settings, task_id: str) -> dict[str, Any]:
-    """Everything known of a task: state, result or error, worker, times, progress; UnknownTaskError if never seen."""
+def task_state(settings: Settings, task_id: str, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything known of a task: state, result or error, worker, times, progress; UnknownTaskError if never seen.
+
+    ``meta`` is the task's stored state when the caller already has it (as announced by the result store).
+    """
     task_id = validation.task_id(task_id)
     app = app_for(settings)
     from fgrid.registry import TaskRegistry
 
     with reachable(settings, "result store"):
-        meta = app.backend.get_task_meta(task_id)
+        if meta is None:
+            meta = app.backend.get_task_meta(task_id)
         record = TaskRegistry(app).lookup(task_id)
     state = meta.get("status", "PENDING")
     if state == "PENDING" and record is None:
@@ -189,9 +193,10 @@ def wait(settings: Settings, task_id: str, timeout: float | None = None,
     start = time.monotonic()
     interval = POLL_INTERVAL
     changes: _StateChanges | None = None  # set up once a poll finds the task unfinished
+    final: dict[str, Any] | None = None  # the final state, when the result store announced it
     try:
         while True:
-            info = task_state(settings, task_id)
+            info = task_state(settings, task_id, final)
             info["elapsed"] = time.monotonic() - start
             if on_update:
                 on_update(info)
@@ -210,8 +215,12 @@ def wait(settings: Settings, task_id: str, timeout: float | None = None,
                     gap = max(min(gap, timeout - (time.monotonic() - start)), 0.0)
                 announced = changes.wait(gap)
                 interval = min(interval * POLL_GROWTH, POLL_INTERVAL_MAX)
+                state = (announced or {}).get("status")
+                if state in READY_STATES:
+                    final = announced  # the announcement carries the stored result: no need to read it again
+                    break
                 # An announced STARTED or PROGRESS needs no poll unless someone displays it.
-                if on_update is not None or announced is None or announced in READY_STATES or gap == 0.0:
+                if on_update is not None or state is None or gap == 0.0:
                     break
     finally:
         if changes is not None:
@@ -230,7 +239,8 @@ class _StateChanges:
         self.pubsub = None
         self.backend = app_for(settings).backend
         if type(self.backend).__name__ == "RedisBackend":
-            self.channel = self.backend.get_key_for_task(task_id)
+            key = self.backend.get_key_for_task(task_id)
+            self.channel = key if isinstance(key, bytes) else key.encode()
             kept = getattr(self._local, "kept", None)
             with reachable(settings, "result store"):
                 if kept is None or kept[0] is not self.backend:
@@ -247,9 +257,9 @@ class _StateChanges:
     def announced(self) -> bool:
         return self.pubsub is not None
 
-    def wait(self, seconds: float) -> str | None:
-        """Wait up to ``seconds`` for the task's state to change; return the announced state ("?" if unreadable),
-        or None if nothing was announced."""
+    def wait(self, seconds: float) -> dict[str, Any] | None:
+        """Wait up to ``seconds`` for the task's state to change; return the announced state as stored ({} if
+        unreadable), or None if nothing was announced."""
         if self.pubsub is None:
             time.sleep(seconds)
             return None
@@ -260,12 +270,14 @@ class _StateChanges:
                     message = self.pubsub.get_message(timeout=left)  # None for (un)subscription confirmations
                     if message is None or message.get("type") != "message":
                         continue
-                    if message.get("channel") not in (self.channel, self.channel.encode()):
+                    channel = message.get("channel")
+                    if (channel.encode() if isinstance(channel, str) else channel) != self.channel:
                         continue  # a late message for a task waited on before
                     try:
-                        return str(self.backend.decode(message["data"]).get("status") or "?")
-                    except (ValueError, TypeError, AttributeError):
-                        return "?"
+                        # As get_task_meta decodes it (a stored exception becomes an exception again).
+                        return self.backend.meta_from_decoded(self.backend.decode(message["data"]))
+                    except (ValueError, TypeError, AttributeError, KeyError):
+                        return {}
             except Exception:
                 self._forget()
                 raise

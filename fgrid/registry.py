@@ -4,6 +4,8 @@ Celery reports PENDING for any id it has never seen; this record tells a task th
 submitted, and gives ``fgrid tasks`` an index that outlives the CLI, the workers and Flower.
 On Redis: one key per task (``fgrid:task:<id>``) and a bounded sorted set ``fgrid:tasks`` by submission time.
 On the embedded file store: one JSON file per task under ``<results>/fgrid-tasks/``.
+Tasks not yet known to be finished are also kept in an "open" set (``fgrid:open``, or empty files under
+``<results>/fgrid-open/``), which :mod:`fgrid.recovery` checks to re-queue tasks whose message was lost.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 INDEX_MAX_ENTRIES = 10_000
 TASK_KEY = "fgrid:task:"
 INDEX_KEY = "fgrid:tasks"
+OPEN_KEY = "fgrid:open"
+OPEN_FOLDER = "fgrid-open"
 
 
 class TaskRegistry:
@@ -44,21 +48,27 @@ class TaskRegistry:
     def record(self, task_id: str, info: dict[str, Any]) -> None:
         """Record ``task_id`` as submitted, with a JSON-ready ``info`` (name, queue, summary)."""
         entry = {"id": task_id, "submitted_at": time.time(), **info}
-        payload = json.dumps(entry)
+        payload = json.dumps(entry, default=str)
         client = self._redis
         if client is not None:
             with client.pipeline() as pipe:
-                pipe.setex(TASK_KEY + task_id, self.expires, payload)
+                pipe.set(TASK_KEY + task_id, payload, ex=self.expires)
                 pipe.zadd(INDEX_KEY, {task_id: entry["submitted_at"]})
                 pipe.zremrangebyrank(INDEX_KEY, 0, -INDEX_MAX_ENTRIES - 1)
                 pipe.zremrangebyscore(INDEX_KEY, "-inf", entry["submitted_at"] - self.expires)
                 pipe.expire(INDEX_KEY, self.expires)
+                pipe.zadd(OPEN_KEY, {task_id: entry["submitted_at"]})
+                pipe.zremrangebyscore(OPEN_KEY, "-inf", entry["submitted_at"] - self.expires)
+                pipe.expire(OPEN_KEY, self.expires)
                 pipe.execute()
             return
         folder = self._folder
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
             _write_atomic(folder / f"{task_id}.json", payload)
+            opened = folder.parent / OPEN_FOLDER
+            opened.mkdir(exist_ok=True)
+            (opened / task_id).touch()
             return
         self.app.backend.set(f"fgrid-task-{task_id}", payload)
 
@@ -78,6 +88,41 @@ class TaskRegistry:
         else:
             raw = self.app.backend.get(f"fgrid-task-{task_id}")
         return json.loads(raw) if raw else None
+
+    def open_tasks(self, before: float) -> list[str]:
+        """Ids of recorded tasks not yet seen finished, recorded (or re-queued) before ``before`` (epoch seconds)."""
+        client = self._redis
+        if client is not None:
+            low = time.time() - self.expires
+            return [i.decode() if isinstance(i, bytes) else i for i in client.zrangebyscore(OPEN_KEY, low, before)]
+        folder = self._folder
+        opened = folder.parent / OPEN_FOLDER if folder is not None else None
+        if opened is None or not opened.exists():
+            return []
+        ids = []
+        for path in opened.iterdir():
+            try:
+                mtime = path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            if mtime < time.time() - self.expires:
+                path.unlink(missing_ok=True)
+            elif mtime <= before:
+                ids.append(path.name)
+        return ids
+
+    def close(self, task_ids: list[str]) -> None:
+        """Forget ``task_ids`` from the open set (they finished)."""
+        if not task_ids:
+            return
+        client = self._redis
+        if client is not None:
+            client.zrem(OPEN_KEY, *task_ids)
+            return
+        folder = self._folder
+        if folder is not None:
+            for task_id in task_ids:
+                (folder.parent / OPEN_FOLDER / task_id).unlink(missing_ok=True)
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         """The most recently submitted tasks, newest first."""

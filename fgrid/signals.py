@@ -25,9 +25,13 @@ def connect(app: Celery) -> None:
     signals.before_task_publish.connect(_record_submitted, weak=False, dispatch_uid="fgrid.record")
     signals.worker_process_init.connect(_warm_up, weak=False, dispatch_uid="fgrid.warm")
     signals.worker_init.connect(_warm_up_single_process, weak=False, dispatch_uid="fgrid.warm1")
+    from fgrid import recovery
+
+    recovery.install()  # each worker re-queues tasks that killed workers took with them
 
 
-def _record_submitted(sender: str | None = None, headers: dict | None = None, routing_key: str = "", **_: Any) -> None:
+def _record_submitted(sender: str | None = None, headers: dict | None = None, routing_key: str = "",
+                      body: Any = None, exchange: str = "", **_: Any) -> None:
     # Tasks published by other clients (`celery call`, a chord's subtasks); fgrid's own client records first and
     # marks the message, so that a failure to record stops the submission (Celery only logs a handler's error).
     if not sender or not sender.startswith("fgrid.") or not headers or headers.get(RECORDED_HEADER):
@@ -35,12 +39,16 @@ def _record_submitted(sender: str | None = None, headers: dict | None = None, ro
     from fgrid.registry import TaskRegistry
 
     summary = f"{headers.get('argsrepr') or ''} {headers.get('kwargsrepr') or ''}".strip()
-    TaskRegistry(_state["app"]).record(headers["id"], task_info(sender, routing_key, summary, headers.get("root_id")))
+    # The whole message is kept, so that fgrid.recovery can publish it again if it is lost (a chord's part
+    # carries its chord in the body and its group in the headers).
+    message = {"body": body, "headers": headers, "exchange": exchange, "routing_key": routing_key}
+    TaskRegistry(_state["app"]).record(
+        headers["id"], task_info(sender, routing_key, summary, headers.get("root_id"), message=message))
 
 
-def task_info(name: str, queue: str, summary: str, root_id: str | None = None) -> dict[str, Any]:
-    """The record kept for a submitted task."""
-    return {"name": name, "queue": queue, "summary": summary[:SUMMARY_CHARS], "root_id": root_id}
+def task_info(name: str, queue: str, summary: str, root_id: str | None = None, **replay: Any) -> dict[str, Any]:
+    """The record kept for a submitted task; ``replay`` (``kwargs=`` or ``message=``) lets it be queued again."""
+    return {"name": name, "queue": queue, "summary": summary[:SUMMARY_CHARS], "root_id": root_id, **replay}
 
 
 def _warm_up(**_: Any) -> None:
@@ -60,3 +68,17 @@ def _warm_up_single_process(sender: Any = None, **_: Any) -> None:
     name = pool if isinstance(pool, str) else getattr(pool, "__module__", "") or ""
     if "solo" in name or "thread" in name:
         _warm_up()
+    else:
+        _preload_analysis()
+
+
+def _preload_analysis() -> None:
+    # Prefork: import the analysis (numpy, polars) here, in the main process before the pool forks, so every pool
+    # process (and every replacement, after --max-tasks-per-child) starts with it imported and shares its memory.
+    # Import only: polars code run here would leave the pool processes a thread pool with no threads (they hang).
+    try:
+        import fgrid.analysis.backtest
+        import fgrid.analysis.compare
+        import fgrid.analysis.matchup  # noqa: F401
+    except ImportError as exc:
+        log.warning("fgrid: analysis not preloaded (%s)", exc)

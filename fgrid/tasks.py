@@ -36,10 +36,14 @@ def dataset(app: Celery) -> Dataset:
 
 
 def warm_up(app: Celery) -> None:
-    """Load the data and build the analysis indexes, so the first task is as fast as the rest."""
+    """Load the data and build the analysis indexes for PPR (the default scoring), so the first task is fast.
+
+    Half-PPR and standard indexes are built on their first use: each costs start-up time and memory in every
+    worker process, for a scoring most requests do not use.
+    """
     from fgrid.analysis import matchup
 
-    matchup.warm(dataset(app))
+    matchup.warm(dataset(app), scorings=("ppr",))
 
 
 class FgridTask(Task):
@@ -48,7 +52,9 @@ class FgridTask(Task):
     autoretry_for = (TransientDataError,)
     retry_backoff = 1
     retry_backoff_max = 30
-    retry_jitter = True
+    # Waits of 1, 2 and 4 s. Celery's jitter draws each wait from 0 up to that, so all three retries could come
+    # at once and be spent before a file being replaced is back.
+    retry_jitter = False
     max_retries = 3
     #: Characters of the result in the worker's "succeeded" log line: enough to recognize it; the default 1024
     #: cost more to build than the analysis itself (the whole result is in the result store anyway).
@@ -58,8 +64,10 @@ class FgridTask(Task):
         try:
             return super().__call__(*args, **kwargs)
         except SoftTimeLimitExceeded:
-            raise FgridError(f"time limit exceeded: {self.name} ran past its soft time limit "
-                             f"({self.soft_time_limit or self.app.conf.task_soft_time_limit} s)") from None
+            # The message's own limit when it has one (`celery call --soft-time-limit`, send_task), else the task's.
+            limit = ((self.request.timelimit or (None, None))[1] or self.soft_time_limit
+                     or self.app.conf.task_soft_time_limit)
+            raise FgridError(f"time limit exceeded: {self.name} ran past its soft time limit ({limit:g} s)") from None
 
 
 @shared_task(name=config.TASK_ANALYZE, bind=True, base=FgridTask)

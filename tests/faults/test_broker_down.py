@@ -1,0 +1,54 @@
+"""A broker or result store that is down is reported in seconds, in one line that names it (password masked) and
+says what to check: exit 3, no hang, no traceback."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.conftest import base_env, free_port, run_fgrid
+from tests.faults.conftest import LAMB
+
+pytestmark = pytest.mark.faults
+
+PASSWORD = "broker-pw-7731"
+COMMANDS = {
+    "analyze-player": ["analyze-player", LAMB, "--opponent", "SF", "--season", "2023", "--week", "5"],
+    "compare": ["compare", LAMB, "Tyreek Hill", "--opponents", "SF,NYG", "--season", "2023", "--week", "5"],
+    "status": ["status", "3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21"],
+}
+
+
+def check_unavailable(result, elapsed: float, what: str, port: int) -> None:
+    assert result.returncode == 3, (result.returncode, result.stderr)
+    assert elapsed < 5, f"took {elapsed:.1f} s"
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert f"cannot reach the {what} at redis://:****@127.0.0.1:{port}/0" in line
+    assert "redis-cli ping" in line
+    assert PASSWORD not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_broker_down_exits_3_in_seconds(data_dir, command):
+    port = free_port()  # nothing listens there
+    env = base_env(data_dir, CELERY_BROKER_URL=f"redis://:{PASSWORD}@127.0.0.1:{port}/0")
+    started = time.monotonic()
+    result = run_fgrid(COMMANDS[command], env, timeout=30)
+    check_unavailable(result, time.monotonic() - started, "broker" if command != "status" else "result store", port)
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_result_store_down_exits_3_in_seconds(data_dir, server, command):
+    port = free_port()
+    env = base_env(data_dir, CELERY_BROKER_URL=server.url,
+                   CELERY_RESULT_BACKEND=f"redis://:{PASSWORD}@127.0.0.1:{port}/0")
+    started = time.monotonic()
+    result = run_fgrid(COMMANDS[command], env, timeout=30)
+    check_unavailable(result, time.monotonic() - started, "result store", port)
+    # Nothing was queued for a task whose result could not be kept.
+    assert server.client().llen("matchups") == 0 and server.client().llen("analysis") == 0

@@ -1,0 +1,98 @@
+"""Syncs of the data folder, two at once or killed midway (SIGKILL), never leave a worker reading partial data: the
+worker keeps answering, correctly, throughout, and the folder is whole afterwards."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+
+import pytest
+
+from tests.conftest import FGRID, REPO, redis_env, run_fgrid, run_json
+from tests.faults.conftest import (
+    FINAL,
+    expected_for,
+    metas,
+    mix_kwargs,
+    report,
+    submit_many,
+    wait_for,
+)
+
+pytestmark = pytest.mark.faults
+
+
+def test_concurrent_and_killed_syncs_never_show_partial_data(data_dir, server, workers, analysis_mix, shared_nfl):
+    env = redis_env(data_dir, server)
+    workers(env, "-c", "2")
+    kwargs_list = mix_kwargs(analysis_mix, 20)
+    stop = threading.Event()
+    answered: list[int] = []
+    wrong: list[str] = []
+
+    def keep_asking() -> None:
+        while not stop.is_set():
+            ids = submit_many(env, "fgrid.analyze_player", kwargs_list)
+            try:
+                wait_for(lambda ids=ids: all(m["status"] in FINAL for m in metas(env, ids).values()), 60,
+                         "a round", interval=0.05)
+            except AssertionError as exc:
+                wrong.append(str(exc))
+                return
+            for task_id, kwargs in zip(ids, kwargs_list):
+                meta = metas(env, [task_id])[task_id]
+                if meta["status"] != "SUCCESS" or meta["result"] != expected_for(analysis_mix, kwargs):
+                    wrong.append(f"{task_id}: {meta['status']} {str(meta.get('result'))[:200]}")
+            answered.append(len(ids))
+
+    asker = threading.Thread(target=keep_asking, daemon=True)
+    asker.start()
+    sync = FGRID + ["data", "sync", "--from", str(shared_nfl)]
+    try:
+        wait_for(lambda: answered, 60, "the first answers")
+        concurrent = []
+        for _ in range(3):  # two syncs at once: each publishes a whole version, one after the other
+            procs = [subprocess.Popen(sync, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                     for _ in range(2)]
+            concurrent += [p.wait(120) for p in procs]
+        assert concurrent == [0] * 6
+        versions = data_dir / "nfl" / "versions"
+        killed = 0
+        half_written: set[str] = set()
+        for stage in ("reading", "reading", "writing", "writing", "writing"):
+            proc = subprocess.Popen(sync, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if stage == "reading":  # while it imports and parses the source files
+                time.sleep(0.3)
+            else:  # the moment its new version folder appears, before it is complete and renamed
+                known = {p.name for p in versions.glob("*.tmp")}
+                deadline = time.monotonic() + 60
+                while proc.poll() is None and time.monotonic() < deadline:
+                    fresh = {p.name for p in versions.glob("*.tmp")} - known
+                    if fresh:
+                        half_written |= fresh
+                        break
+                    time.sleep(0.001)
+            proc.kill()
+            killed += proc.wait() == -9
+            assert run_fgrid(["data", "info", "--json"], env).returncode == 0  # the folder is whole
+            time.sleep(0.3)
+        before = sum(answered)
+        wait_for(lambda: sum(answered) > before, 60, "answers after the syncs")
+    finally:
+        stop.set()
+        asker.join(90)
+    assert wrong == []
+    assert killed >= 3, "most syncs should have been killed before they finished"
+    assert half_written, "no sync was killed while writing its version"
+    # A last sync publishes a new version and clears what the killed ones left behind.
+    last = run_fgrid(sync[len(FGRID):], env)
+    assert last.returncode == 0, last.stderr
+    nfl = data_dir / "nfl"
+    versions = sorted(p.name for p in (nfl / "versions").iterdir())
+    assert len(versions) <= 2 and not any(v.endswith(".tmp") for v in versions), versions
+    assert not list(nfl.glob(".current.*.tmp"))
+    info = run_json(["data", "info", "--json"], env)
+    assert info["version"] == (nfl / "current").resolve().name
+    report("data sync faults", answered=sum(answered), concurrent_syncs=6, killed_syncs=killed,
+           killed_while_writing=len(half_written))

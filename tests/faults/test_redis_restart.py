@@ -1,0 +1,74 @@
+"""Redis restarted (append-only file on, same port): an idle worker reconnects and consumes again, and tasks that
+were waiting or running when it went down all end SUCCESS with readable results."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.conftest import redis_env, run_fgrid
+from tests.faults.conftest import (
+    count_final,
+    expected_for,
+    metas,
+    mix_kwargs,
+    report,
+    submit_many,
+    wait_for,
+)
+
+pytestmark = pytest.mark.faults
+
+ANALYZE = ["analyze-player", "CeeDee Lamb", "--opponent", "SF", "--season", "2023", "--week", "5"]
+
+
+def test_idle_worker_reconnects_after_restart(data_dir, aof_redis, workers):
+    env = redis_env(data_dir, aof_redis)
+    w1 = workers(env, "-c", "1")
+    first = json.loads(run_fgrid(ANALYZE + ["--wait", "--json", "--timeout", "30"], env).stdout)
+    assert first["status"] == "SUCCESS"
+
+    aof_redis.stop()
+    time.sleep(1)
+    aof_redis.start()
+    restarted = time.monotonic()
+    # A command right after the restart is queued, and the worker comes back for it by itself.
+    result = run_fgrid(ANALYZE + ["--wait", "--json", "--timeout", "90"], env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "SUCCESS" and doc["result"] == first["result"]
+    # The earlier result survived the restart (append-only file).
+    assert json.loads(run_fgrid(["status", first["task_id"], "--json"], env).stdout)["status"] == "SUCCESS"
+    report("redis restart, idle worker", back_to_result_s=round(time.monotonic() - restarted, 1))
+    assert w1.proc.poll() is None
+
+
+def test_waiting_and_running_tasks_survive_a_restart(data_dir, aof_redis, workers, analysis_mix):
+    env = redis_env(data_dir, aof_redis)
+    workers(env, "-c", "2")
+    n = 1000
+    kwargs_list = mix_kwargs(analysis_mix, n)
+    ids = submit_many(env, "fgrid.analyze_player", kwargs_list)
+    wait_for(lambda: count_final(env, ids) >= 200, 60, "some tasks done", interval=0.02)
+    aof_redis.stop()
+    down_at = time.monotonic()
+    time.sleep(2)
+    aof_redis.start()
+    back = time.monotonic()
+    waiting = aof_redis.client().llen("matchups")
+    assert waiting > 0, "the restart should happen while tasks wait"
+    wait_for(lambda: count_final(env, ids) == n, 90, "every task after the restart", interval=0.5)
+    found = metas(env, ids)
+    assert {m["status"] for m in found.values()} == {"SUCCESS"}
+    for task_id, kwargs in zip(ids, kwargs_list):
+        assert found[task_id]["result"] == expected_for(analysis_mix, kwargs)
+    doc = json.loads(run_fgrid(["status", ids[-1], "--json"], env).stdout)
+    assert doc["status"] == "SUCCESS"
+    client = aof_redis.client()
+    assert client.llen("matchups") == 0
+    # A task that finished while the broker was away could not be acknowledged; recovery drops its entry.
+    wait_for(lambda: client.hlen("unacked") == 0, 60, "unacknowledged entries of finished tasks to be dropped")
+    report("redis restart with tasks waiting", tasks=n, waiting_after_restart=waiting, down_s=round(back - down_at, 1),
+           all_done_after_restart_s=round(time.monotonic() - back, 1))
