@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -20,10 +20,6 @@ from fgrid.cli_common import (  # noqa: F401 - parse_seasons and parse_weeks are
     _follow, _print_json, _settings, _submit_and_report, parse_seasons, parse_weeks,
 )
 from fgrid.errors import FgridError, InputError
-
-if TYPE_CHECKING:
-
-    pass
 
 app = typer.Typer(
     name="fgrid",
@@ -230,10 +226,15 @@ def backtest(
     if submit:
         if model != "engine" or out is not None:
             raise InputError("--submit runs the engine's backtest and returns its rows in the result; drop --model/--out")
-        kwargs = {"season": season, "weeks": week_list, "scoring": scoring}
+        from fgrid import client
+
+        kwargs = client.resolve_backtest(settings, season, week_list, scoring)
         _submit_and_report(settings, config.TASK_BACKTEST, kwargs, wait, timeout, as_json)
         return
     from fgrid import client, render
+
+    if out is not None and not os.access(out.parent if str(out.parent) else Path("."), os.W_OK):
+        raise InputError(f"--out {out}: cannot write in {out.parent or '.'}")
 
     err = _console(stderr=True)
     with err.status(f"backtesting {season}") as spinner:
@@ -243,7 +244,10 @@ def backtest(
     if out is not None:
         from fgrid.analysis.backtest import write_csv
 
-        write_csv(report["rows"], out)
+        try:
+            write_csv(report["rows"], out)
+        except OSError as exc:
+            raise InputError(f"--out {out}: {exc.strerror or exc}") from exc
     if as_json:
         _print_json({k: v for k, v in report.items() if k != "rows"})
     else:

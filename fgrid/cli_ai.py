@@ -27,7 +27,7 @@ def train(
     """Queue training of the ai model (on the ai queue); with --wait, show its progress and metrics."""
     from fgrid import validation
 
-    kwargs = {"seasons": parse_seasons(seasons), "scoring": validation.scoring(scoring)}
+    kwargs = {"seasons": parse_seasons(seasons, most=30), "scoring": validation.scoring(scoring)}
     _submit_and_report(_settings(data_dir), config.TASK_AI_TRAIN, kwargs, wait, timeout, as_json,
                        follow=_follow_training)
 
@@ -114,7 +114,7 @@ def predict(
             raise InputError("give a PLAYER with --opponent, or --season and --week for a whole slate")
         kwargs = {"season": validation.optional_int(season, "season", validation.MIN_SEASON, validation.MAX_SEASON),
                   "week": validation.optional_int(week, "week", validation.MIN_WEEK, validation.MAX_WEEK),
-                  "position": position.upper() if position else None,
+                  "position": validation.position(position),
                   "top": validation.optional_int(top, "top", 1, 500)}
         _submit_and_report(settings, config.TASK_AI_SLATE, kwargs, wait, timeout, as_json)
         return

@@ -90,21 +90,30 @@ def _follow(settings: Settings, task_id: str, timeout: float | None, show: bool 
                            on_update=lambda info: live.update(render.task_table([info])))
 
 
-def parse_seasons(text: str) -> list[int]:
-    """Parse ``2019-2024`` or ``2022,2023`` into a sorted list of seasons."""
+def parse_seasons(text: str, most: int = 50) -> list[int]:
+    """Parse ``2019-2024`` or ``2022,2023`` into a sorted list of at most ``most`` seasons."""
+    from fgrid import validation
+
+    bad = InputError(f"bad seasons {text[:40]!r}; use e.g. 2019-2024 or 2022,2023 (at most {most} seasons, "
+                     f"{validation.MIN_SEASON}-{validation.MAX_SEASON})")
     seasons: set[int] = set()
     try:
         for part in text.split(","):
             part = part.strip()
-            if "-" in part:
-                low, high = (int(x) for x in part.split("-", 1))
-                seasons.update(range(low, high + 1))
-            elif part:
-                seasons.add(int(part))
+            if not part:
+                continue
+            low, dash, high = part.partition("-")
+            first, last = int(low), int(high if dash else low)
+            # Bounds before the range is built: `2019-999999999` must not allocate a billion seasons.
+            if not validation.MIN_SEASON <= first <= last <= validation.MAX_SEASON:
+                raise bad
+            seasons.update(range(first, last + 1))
+            if len(seasons) > most:
+                raise bad
     except ValueError:
-        raise InputError(f"bad seasons {text!r}; use e.g. 2019-2024 or 2022,2023") from None
-    if not seasons or min(seasons) < 1999 or max(seasons) > 2100 or len(seasons) > 50:
-        raise InputError(f"bad seasons {text!r}; use e.g. 2019-2024 or 2022,2023")
+        raise bad from None
+    if not seasons:
+        raise bad
     return sorted(seasons)
 
 
@@ -117,6 +126,8 @@ def parse_weeks(text: str | None) -> tuple[int, int] | None:
         first, last = int(low), int(high or low)
     except ValueError:
         raise InputError(f"bad weeks {text!r}; use e.g. 5-18") from None
-    if not 1 <= first <= last <= 22:
-        raise InputError(f"bad weeks {text!r}; weeks run from 1 to 22")
+    from fgrid import validation
+
+    if not validation.MIN_WEEK <= first <= last <= validation.MAX_WEEK:
+        raise InputError(f"bad weeks {text!r}; weeks run from {validation.MIN_WEEK} to {validation.MAX_WEEK}")
     return first, last

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from fgrid import config, validation
 from fgrid.config import Settings, mask_url
-from fgrid.errors import FgridError, UnavailableError, UnknownTaskError
+from fgrid.errors import FgridError, InputError, UnavailableError, UnknownTaskError
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -101,11 +101,17 @@ def submit(settings: Settings, task_name: str, kwargs: dict[str, Any]) -> str:
     task_id = str(uuid.uuid4())
     queue = app.amqp.router.route({}, task_name).get("queue")
     summary = ", ".join(f"{k}={v}" for k, v in kwargs.items() if v is not None and k != "requests")
+    registry = TaskRegistry(app)
     with reachable(settings, "broker" if one_server else "result store"):
-        TaskRegistry(app).record(task_id, task_info(task_name, getattr(queue, "name", str(queue)), summary,
-                                                    kwargs=kwargs))
-    with reachable(settings, "broker"):
-        app.send_task(task_name, kwargs=kwargs, task_id=task_id, headers={RECORDED_HEADER: True})
+        registry.record(task_id, task_info(task_name, getattr(queue, "name", str(queue)), summary, kwargs=kwargs))
+    try:
+        with reachable(settings, "broker"):
+            app.send_task(task_name, kwargs=kwargs, task_id=task_id, headers={RECORDED_HEADER: True})
+    except BaseException:
+        # Reported as not queued: take it off the open set, or recovery would publish it once the broker is back.
+        with contextlib.suppress(Exception):
+            registry.close([task_id])
+        raise
     return task_id
 
 
@@ -167,7 +173,8 @@ def task_state(settings: Settings, task_id: str, meta: dict[str, Any] | None = N
     elif state in ("FAILURE", "RETRY", "REVOKED"):
         info["error"] = one_line_error(value, state)
     elif state == "PROGRESS" and isinstance(value, dict):
-        info["progress"] = _progress(app, value)
+        with reachable(settings, "result store"):
+            info["progress"] = _progress(app, value)
     elif state == "STARTED" and isinstance(value, dict):
         info["worker"] = info["worker"] or value.get("hostname")
     return info
@@ -315,14 +322,31 @@ def one_line_error(value: Any, state: str) -> str:
 
 
 def _progress(app: Celery, meta: dict[str, Any]) -> dict[str, Any]:
-    # A fanned-out task stores its children's ids; count the finished ones live.
+    # A fanned-out task stores its children's ids; count the finished ones live (one read for all on Redis).
     children = meta.get("children") or []
     done = meta.get("done", 0)
     if children:
-        metas = [app.backend.get_task_meta(child) for child in children]
-        done = sum(1 for m in metas if m.get("status") in READY_STATES)
+        backend = app.backend
+        if hasattr(backend, "client") and hasattr(backend, "get_key_for_task"):
+            raws = backend.client.mget([backend.get_key_for_task(child) for child in children])
+            states = [backend.decode_result(raw).get("status") if raw else "PENDING" for raw in raws]
+        else:
+            states = [backend.get_task_meta(child).get("status") for child in children]
+        done = sum(1 for state in states if state in READY_STATES)
     return {**{k: v for k, v in meta.items() if k != "children"}, "done": done, "total": meta.get("total", len(children))}
 
+
+def resolve_backtest(settings: Settings, season: int, weeks: list[int] | None, scoring: str) -> dict[str, Any]:
+    """Check a backtest request against the data (season and weeks present); return the task's kwargs."""
+    from fgrid.analysis import backtest, data
+
+    season = validation.optional_int(season, "season", validation.MIN_SEASON, validation.MAX_SEASON)
+    available = backtest.season_weeks(data.load(settings.nfl_dir), season, scoring)
+    missing = sorted(set(weeks or []) - set(available))
+    if not available or missing:
+        span = f"{available[0]}-{available[-1]}" if available else "none"
+        raise InputError(f"no regular-season stats for {season} week(s) {missing or ''}; available: {span}")
+    return {"season": season, "weeks": sorted(set(weeks)) if weeks else None, "scoring": scoring}
 
 
 def run_backtest(settings: Settings, season: int, weeks: list[int] | None, scoring: str, model: str = "engine",
@@ -337,7 +361,7 @@ def run_backtest(settings: Settings, season: int, weeks: list[int] | None, scori
 
         trained = ai.load_model(settings.models_dir)
         predictor = ai.backtest_predictor(trained)
-        predictor.__name__ = f"ai model {trained.model_id}" if hasattr(trained, "model_id") else "ai model"
+        predictor.__name__ = f"ai model {trained.model_id}"
     return backtest.run(ds, season, weeks, scoring, progress=progress, predictor=predictor)
 
 

@@ -58,12 +58,16 @@ DEFAULT_LOGLEVEL = "info"
 #: round trip take a second.
 EMBEDDED_POLLING_INTERVAL = 0.01
 
-_PASSWORD_IN_URL = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:@/]*):(?P<password>[^@/]+)@", re.I)
+# The password runs to the last "@" before the host, so one with an unencoded "/", "@" or "#" is masked whole.
+_PASSWORD_IN_URL = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:@/\s]*):(?P<password>\S+)@(?P<host>[^@\s/?#]+)", re.I)
+_PASSWORD_IN_QUERY = re.compile(r"(?P<key>[?&]password=)[^&\s]+", re.I)
 
 
 def mask_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``****`` (``redis://:****@host:6379/0``)."""
-    return _PASSWORD_IN_URL.sub(lambda m: f"{m['scheme']}{m['user']}:****@", url)
+    """Return ``url`` (or any text) with passwords replaced by ``****`` (``redis://:****@host:6379/0``)."""
+    url = _PASSWORD_IN_URL.sub(lambda m: f"{m['scheme']}{m['user']}:****@{m['host']}", url)
+    return _PASSWORD_IN_QUERY.sub(lambda m: f"{m['key']}****", url)
 
 
 def mask_secrets(text: str, *secrets: str) -> str:
@@ -80,7 +84,10 @@ def url_password(url: str | None) -> str | None:
     if not url:
         return None
     match = _PASSWORD_IN_URL.search(url)
-    return match["password"] if match else None
+    if match:
+        return match["password"]
+    query = _PASSWORD_IN_QUERY.search(url)
+    return query.group(0).split("=", 1)[1] if query else None
 
 
 def default_data_dir() -> Path:

@@ -405,6 +405,12 @@ def retry(settings: Settings, task_id: str) -> dict[str, Any]:
         meta = app.backend.get_task_meta(task_id)
     name = meta.get("name") or info.get("name")
     args, kwargs = meta.get("args"), meta.get("kwargs")
+    if args is None and kwargs is None:
+        # Cancelled, purged or given up by recovery: Celery stored no arguments, fgrid's own record has them.
+        with client.reachable(settings, "result store"):
+            record = TaskRegistry(app).lookup(task_id) or {}
+        name = name or record.get("name")
+        kwargs = record.get("kwargs")
     if not name or not name.startswith("fgrid.") or (args is None and kwargs is None):
         raise FgridError(f"task {task_id} has no stored arguments to retry with (was it submitted by fgrid?)")
     args, kwargs = list(args or []), dict(kwargs or {})

@@ -493,6 +493,12 @@ _guardian: dict[str, Guardian] = {}
 
 
 def _on_worker_ready(sender: Any = None, **_: Any) -> None:
+    settings = getattr(sender.app, "fgrid_settings", None)
+    if settings is None or not (settings.embedded or settings.broker_url.startswith(("redis://", "rediss://"))):
+        # Recovery reads Redis's queues and unacked hash, or the embedded broker's folders; RabbitMQ keeps
+        # unacknowledged messages itself and redelivers them when a consumer's connection dies.
+        log.info("fgrid recovery: not needed on this broker (%s)", getattr(sender.app.conf, "broker_transport", ""))
+        return
     guardian = Guardian(sender.app, sender)
     _guardian["current"] = guardian
     guardian.start()

@@ -12,7 +12,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from fgrid import config, validation
 from fgrid.config import Settings
-from fgrid.errors import FgridError, TransientDataError
+from fgrid.errors import FgridError, InputError, TransientDataError
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -115,10 +115,13 @@ def backtest(self: Task, season: int, weeks: list[int] | None = None, scoring: s
     season = validation.optional_int(season, "season", validation.MIN_SEASON, validation.MAX_SEASON)
     scoring = validation.scoring(scoring)
     available = bt.season_weeks(dataset(self.app), season, scoring)
-    weeks = available if weeks is None else [validation.optional_int(w, "week", 1, 22) for w in weeks]
+    if weeks is not None and (not isinstance(weeks, list) or len(weeks) > validation.MAX_WEEK):
+        raise InputError(f"weeks must be a list of at most {validation.MAX_WEEK} weeks")
+    weeks = available if weeks is None else sorted(
+        {validation.optional_int(w, "week", validation.MIN_WEEK, validation.MAX_WEEK) for w in weeks})
     missing = sorted(set(weeks) - set(available))
     if not weeks or missing:
-        raise FgridError(f"no regular-season stats for {season} week(s) {missing or weeks}")
+        raise InputError(f"no regular-season stats for {season} week(s) {missing or weeks}")
     header = [backtest_week.s(season, week, scoring) for week in weeks]
     return fan_out(self, header, backtest_summary.s(season=season, weeks=weeks, scoring=scoring))
 

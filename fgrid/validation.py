@@ -13,6 +13,7 @@ from typing import Any
 from fgrid.errors import InputError
 
 SCORINGS = ("ppr", "half", "standard")
+POSITIONS = ("QB", "RB", "WR", "TE")
 #: Longest name, team or location accepted (characters).
 MAX_TEXT = 100
 #: Most players in one comparison.
@@ -87,6 +88,15 @@ def compare_args(players: Any, opponents: Any) -> list[tuple[str, str]]:
     if len(opponents) != len(players):
         raise InputError(f"{len(players)} players but {len(opponents)} opponents; give one per player, or one for all")
     return [(text(p, "player"), text(o, "opponent")) for p, o in zip(players, opponents)]
+
+
+def position(value: Any) -> str | None:
+    """Return a fantasy position (QB, RB, WR, TE) upper-cased, None for None; else raise InputError."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.strip().upper() not in POSITIONS:
+        raise InputError(f"unknown position {str(value)[:20]!r}; use one of: {', '.join(POSITIONS)}")
+    return value.strip().upper()
 
 
 def task_id(value: Any) -> str:
