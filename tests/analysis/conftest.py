@@ -22,10 +22,10 @@ def shared_data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """Return the shared (read-only) nflverse files' folder; skip the test if it is missing."""
+    """Return the shared (read-only) nflverse files' folder; fail loudly if it is missing (CI has it)."""
     path = shared_data_dir()
     if not (path / "raw").is_dir():
-        pytest.skip(f"shared NFL data not found at {path} (set {SHARED_DATA_ENV})")
+        pytest.fail(f"shared NFL data not found at {path} (set {SHARED_DATA_ENV})")
     return path
 
 
