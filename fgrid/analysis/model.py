@@ -34,7 +34,7 @@ the last of the training seasons: models are fit on the others, scored on it (th
 Grades (A+ to F) come from the projection's percentile among every player at the position with a game that week
 who qualifies (4+ earlier games, 5+ PPR points a game over his last 8): see :data:`GRADE_BANDS`.
 
-Files (one folder, ``models_dir``): ``<id>.joblib`` (the estimators, joblib on local disk only, never sent over
+Files (one folder, ``models_dir``): ``<id>.estimators`` (the estimators: gzipped JSON, never pickle; never sent over
 the broker), ``<id>.json`` (the manifest: seasons, features, scoring, metrics, data fingerprint, created_at, the
 estimator file's size and SHA-256), and ``latest`` (the id of the newest model). Each is written to a temporary
 file in the folder and moved into place with ``os.replace``, in that order, so a training run killed at any point
@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gzip
 import hashlib
 import itertools
 import json
@@ -74,11 +75,11 @@ if TYPE_CHECKING:
     from fgrid.analysis.matchup import MatchupRequest
 
 #: Version of the model files; a model saved with another is listed but not loaded.
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 #: File names in ``models_dir``.
 LATEST_FILE = "latest"
 MANIFEST_SUFFIX = ".json"
-ESTIMATOR_SUFFIX = ".joblib"
+ESTIMATOR_SUFFIX = ".estimators"
 _TMP_PREFIX = ".tmp-"
 _ID_PATTERN = re.compile(r"^[0-9]{8}T[0-9]{9}Z-(ppr|half|standard)-[0-9a-f]{8}$")
 
@@ -710,10 +711,6 @@ def save(model: TrainedModel, models_dir: Path | str) -> str:
     Order: the estimator file, then the manifest (with the estimator file's SHA-256), then ``latest``, each
     written to a temporary file and moved into place, so an interrupted save never leaves a loadable half model.
     """
-    import io
-
-    import joblib
-
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     model_id = _new_id(model)
@@ -726,9 +723,8 @@ def save(model: TrainedModel, models_dir: Path | str) -> str:
         "linear_ref": model.linear_ref,
         "reference": model.reference,
     }
-    buffer = io.BytesIO()
-    joblib.dump(payload, buffer, compress=3)
-    blob = buffer.getvalue()
+    # Gzipped JSON (LightGBM's own text format inside): loading a model never unpickles anything.
+    blob = gzip.compress(json.dumps(payload, default=_plain).encode(), compresslevel=6, mtime=0)
     estimator = models_dir / (model_id + ESTIMATOR_SUFFIX)
     _write_atomic(estimator, blob)
     model.model_id = model_id
@@ -796,10 +792,14 @@ def _no_model(models_dir: Path) -> NoDataError:
     return NoDataError(f"no trained model in {models_dir}; run `fgrid train`")
 
 
-def _load_file(models_dir: Path, model_id: str) -> TrainedModel:
-    import io
+def _plain(value: Any) -> Any:
+    """JSON for the numpy scalars and arrays in a model's constants."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot save {type(value).__name__} in a model file")
 
-    import joblib
+
+def _load_file(models_dir: Path, model_id: str) -> TrainedModel:
     import lightgbm as lgb
 
     manifest = _read_manifest(models_dir, model_id)
@@ -810,7 +810,10 @@ def _load_file(models_dir: Path, model_id: str) -> TrainedModel:
     blob = (models_dir / manifest["estimator_file"]).read_bytes()
     if hashlib.sha256(blob).hexdigest() != manifest["estimator_sha256"]:
         raise DataFormatError(f"model {model_id} in {models_dir} is damaged (checksum mismatch); run `fgrid train`")
-    payload = joblib.load(io.BytesIO(blob))
+    try:
+        payload = json.loads(gzip.decompress(blob))
+    except (OSError, ValueError) as exc:
+        raise DataFormatError(f"model {model_id} in {models_dir} is damaged ({exc}); run `fgrid train`") from exc
     return TrainedModel(
         scoring=manifest["scoring"], seasons=list(manifest["seasons"]), feature_names=list(manifest["feature_names"]),
         median=[lgb.Booster(model_str=s) for s in payload["median"]],

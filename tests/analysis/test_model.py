@@ -186,13 +186,13 @@ def test_a_killed_training_runs_leftovers_are_never_loaded(
     assert len(orphans) == 1
 
     # Killed mid-write (SIGKILL leaves the temporary file), and a manifest cut short or never marked complete.
-    (models_dir / f"{M._TMP_PREFIX}20991231T235959000Z-ppr-deadbeef.joblib.x1y2").write_bytes(b"\x80\x04partial")
+    (models_dir / f"{M._TMP_PREFIX}20991231T235959000Z-ppr-deadbeef.estimators.x1y2").write_bytes(b"\x80\x04partial")
     truncated = "20991231T235958000Z-ppr-0badf00d"
-    (models_dir / f"{truncated}.joblib").write_bytes(b"junk")
+    (models_dir / f"{truncated}{M.ESTIMATOR_SUFFIX}").write_bytes(b"junk")
     (models_dir / f"{truncated}.json").write_text('{"format": 1, "model_id": "2099')
     unfinished = "20991231T235957000Z-ppr-0badcafe"
-    blob = (models_dir / f"{good}.joblib").read_bytes()
-    (models_dir / f"{unfinished}.joblib").write_bytes(blob[: len(blob) // 2])
+    blob = (models_dir / f"{good}{M.ESTIMATOR_SUFFIX}").read_bytes()
+    (models_dir / f"{unfinished}{M.ESTIMATOR_SUFFIX}").write_bytes(blob[: len(blob) // 2])
     manifest = json.loads((models_dir / f"{good}.json").read_text())
     (models_dir / f"{unfinished}.json").write_text(json.dumps({**manifest, "model_id": unfinished}))  # size differs
 
