@@ -57,13 +57,13 @@ def run_fgrid(settings: Any, combos: list[dict[str, Any]], n: int) -> dict[str, 
     return {"n": n, "submit_s": submitted - started, "total_s": total, "tasks_per_s": n / total}
 
 
-#: Diagnostic variants of fgrid's worker (full runs only), never a figure with a goal: what fgrid's task events (for
-#: Flower; `fgrid top` reads fgrid's own task record) and its default of replacing a pool process every 1000 tasks
-#: (each replacement loads and warms the data again, about a second of CPU) cost. Settings, worker flag.
+#: Diagnostic variants of fgrid's worker (full runs only), never a figure with a goal: what task events (off by
+#: default, as in Celery; Flower or `fgrid worker -E` turn them on), the STARTED state and fgrid's default of
+#: replacing a pool process every 1000 tasks cost. Settings, worker flag.
 VARIANTS: dict[str, tuple[dict[str, Any], int]] = {
-    "task events off": ({"worker_send_task_events": False, "task_send_sent_event": False}, 1000),
+    "task events on": ({"worker_send_task_events": True}, 1000),
+    "no extended results": ({"result_extended": False}, 1000),
     "--max-tasks-per-child 100000": ({}, 100_000),
-    "both": ({"worker_send_task_events": False, "task_send_sent_event": False}, 100_000),
 }
 
 

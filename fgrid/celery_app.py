@@ -60,9 +60,10 @@ def celery_config(settings: Settings) -> dict:
         # Soft limit raises SoftTimeLimitExceeded in the task (a clean FAILURE); the hard limit kills the process.
         "task_soft_time_limit": config.DEFAULT_SOFT_TIME_LIMIT,
         "task_time_limit": config.DEFAULT_TIME_LIMIT,
-        # Task events on, so Flower sees tasks. No SENT event: it would cost every submit a second publish, and
-        # fgrid's own task record already shows queued tasks (`fgrid tasks`).
-        "worker_send_task_events": True,
+        # Task events off, as in Celery: they cost each task three more publishes (a third of its CPU). Flower
+        # turns them on in the workers it watches, and `fgrid worker -E` starts a worker with them on. No SENT
+        # event either: fgrid's own task record already shows queued tasks (`fgrid tasks`, `fgrid top`).
+        "worker_send_task_events": False,
         "task_send_sent_event": False,
         # Queues are declared explicitly; a task is routed by its (stable, public) name.
         "task_queues": [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in config.QUEUES],

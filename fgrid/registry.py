@@ -10,6 +10,7 @@ Tasks not yet known to be finished are also kept in an "open" set (``fgrid:open`
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import tempfile
@@ -25,6 +26,9 @@ INDEX_MAX_ENTRIES = 10_000
 TASK_KEY = "fgrid:task:"
 INDEX_KEY = "fgrid:tasks"
 OPEN_KEY = "fgrid:open"
+#: Every how many records a process trims the index and the open set and renews their expiry.
+TRIM_EVERY = 50
+_records = itertools.count()
 OPEN_FOLDER = "fgrid-open"
 
 
@@ -51,15 +55,18 @@ class TaskRegistry:
         payload = json.dumps(entry, default=str)
         client = self._redis
         if client is not None:
-            with client.pipeline() as pipe:
+            now = entry["submitted_at"]
+            with client.pipeline(transaction=False) as pipe:
                 pipe.set(TASK_KEY + task_id, payload, ex=self.expires)
-                pipe.zadd(INDEX_KEY, {task_id: entry["submitted_at"]})
-                pipe.zremrangebyrank(INDEX_KEY, 0, -INDEX_MAX_ENTRIES - 1)
-                pipe.zremrangebyscore(INDEX_KEY, "-inf", entry["submitted_at"] - self.expires)
-                pipe.expire(INDEX_KEY, self.expires)
-                pipe.zadd(OPEN_KEY, {task_id: entry["submitted_at"]})
-                pipe.zremrangebyscore(OPEN_KEY, "-inf", entry["submitted_at"] - self.expires)
-                pipe.expire(OPEN_KEY, self.expires)
+                pipe.zadd(INDEX_KEY, {task_id: now})
+                pipe.zadd(OPEN_KEY, {task_id: now})
+                if next(_records) % TRIM_EVERY == 0:
+                    # The sets' bounds and expiry, kept on every TRIM_EVERY-th record of a process (the first
+                    # included): they cost more than the record itself and only need to hold now and then.
+                    pipe.zremrangebyrank(INDEX_KEY, 0, -INDEX_MAX_ENTRIES - 1)
+                    for key in (INDEX_KEY, OPEN_KEY):
+                        pipe.zremrangebyscore(key, "-inf", now - self.expires)
+                        pipe.expire(key, self.expires)
                 pipe.execute()
             return
         folder = self._folder

@@ -52,14 +52,22 @@ def task_info(name: str, queue: str, summary: str, root_id: str | None = None, *
 
 
 def _warm_up(**_: Any) -> None:
-    # Each worker process loads the data and builds its indexes once, before its first task.
+    # Each worker process has the data loaded and its indexes built before its first task: inherited from the main
+    # process when that preloaded the snapshot, else built here (and the snapshot written for the next start).
+    from fgrid.analysis import features, snapshot
     from fgrid.errors import FgridError
-    from fgrid.tasks import warm_up
+    from fgrid.tasks import dataset, warm_up
 
     try:
+        ds = dataset(_state["app"])
+        built = features.store_key(snapshot.SCORING) not in ds.derived
         warm_up(_state["app"])
+        if built:
+            snapshot.write(ds)
     except FgridError as exc:
         log.warning("fgrid: data not loaded at start-up (%s); tasks will report it", exc)
+    except OSError as exc:  # e.g. a read-only data folder: each start builds the indexes again
+        log.warning("fgrid: analysis snapshot not written (%s)", exc)
 
 
 def _warm_up_single_process(sender: Any = None, **_: Any) -> None:
@@ -69,16 +77,33 @@ def _warm_up_single_process(sender: Any = None, **_: Any) -> None:
     if "solo" in name or "thread" in name:
         _warm_up()
     else:
-        _preload_analysis()
+        _preload()
 
 
-def _preload_analysis() -> None:
-    # Prefork: import the analysis (numpy, polars) here, in the main process before the pool forks, so every pool
-    # process (and every replacement, after --max-tasks-per-child) starts with it imported and shares its memory.
-    # Import only: polars code run here would leave the pool processes a thread pool with no threads (they hang).
+def _preload() -> None:
+    # Prefork: load the analysis in the main process, before the pool forks, so that every pool process (and every
+    # replacement after --max-tasks-per-child) starts with it and they all share one copy of its memory. Only
+    # numpy and json run here: polars code would leave the pool processes a thread pool with no threads (they
+    # would hang), so the data comes from the version's snapshot; without one, each pool process builds it.
+    import gc
+
     try:
         import fgrid.analysis.backtest
-        import fgrid.analysis.compare
-        import fgrid.analysis.matchup  # noqa: F401
+        import fgrid.analysis.compare  # noqa: F401
+        from fgrid.analysis import features, matchup, snapshot
+        from fgrid.tasks import dataset
     except ImportError as exc:
         log.warning("fgrid: analysis not preloaded (%s)", exc)
+        return
+    from fgrid.errors import FgridError
+
+    try:
+        ds = dataset(_state["app"])
+    except FgridError as exc:
+        log.warning("fgrid: data not loaded at start-up (%s); tasks will report it", exc)
+        return
+    if features.store_key(snapshot.SCORING) in ds.derived:
+        matchup.warm(ds, scorings=(snapshot.SCORING,))
+    # What the main process holds now is shared with the pool processes: keep the collector off it, so it does not
+    # write to (and so copy) those pages in each of them.
+    gc.freeze()

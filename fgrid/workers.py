@@ -19,7 +19,7 @@ STOP_TIMEOUT = 60
 
 def worker_argv(settings: Settings, *, queues: str, concurrency: int | None, loglevel: str,
                 max_tasks_per_child: int, max_memory_per_child: int | None, hostname: str | None,
-                pool: str | None, detach: bool) -> list[str]:
+                pool: str | None, detach: bool, events: bool = False) -> list[str]:
     """The argv for ``celery worker`` on fgrid's app; raise InputError on bad flags."""
     names = [q.strip() for q in queues.split(",") if q.strip()]
     unknown = [q for q in names if q not in config.QUEUES]
@@ -45,6 +45,8 @@ def worker_argv(settings: Settings, *, queues: str, concurrency: int | None, log
         argv += ["--max-memory-per-child", str(max_memory_per_child)]
     if pool is not None:
         argv += ["--pool", pool]
+    if events:
+        argv.append("--task-events")
     if detach:
         settings.run_dir.mkdir(parents=True, exist_ok=True)
         argv += ["--pidfile", str(settings.run_dir / "worker-%n.pid"),

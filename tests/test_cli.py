@@ -77,3 +77,18 @@ def test_parse_weeks():
 def test_worker_rejects_an_unknown_queue(tmp_path):
     result = runner.invoke(app, ["worker", "-Q", "matchups,bogus"], env={"FGRID_DATA_DIR": str(tmp_path)})
     assert result.exit_code != 0
+
+
+@pytest.mark.parametrize(("flags", "events"), [([], False), (["-E"], True), (["--task-events"], True)])
+def test_worker_task_events_are_off_unless_asked(tmp_path, monkeypatch, flags, events):
+    # Celery's default: off (they cost each task three publishes); Flower turns them on, or `fgrid worker -E`.
+    from fgrid import workers
+    from fgrid.celery_app import celery_config
+    from fgrid.config import Settings
+
+    seen: list[list[str]] = []
+    monkeypatch.setattr(workers, "run", lambda settings, argv: seen.append(argv))
+    result = runner.invoke(app, ["worker", *flags], env={"FGRID_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    assert ("--task-events" in seen[0]) is events
+    assert celery_config(Settings.from_env({"FGRID_DATA_DIR": str(tmp_path)}))["worker_send_task_events"] is False

@@ -1,4 +1,8 @@
-"""Flower on fgrid's app: ``celery -A fgrid flower`` sees the worker and a finished fgrid task (task events on)."""
+"""Flower on fgrid's app: ``celery -A fgrid flower`` sees the worker and a finished fgrid task.
+
+fgrid's workers start with task events off (Celery's default; they cost each task three publishes); Flower turns
+them on in the workers it watches, as it does for any Celery app.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +42,7 @@ def poll(fetch, ok, timeout: float, what: str):
 def test_flower_shows_the_worker_and_a_finished_fgrid_task(data_dir, redis_server, start_worker, tmp_path):
     pytest.importorskip("flower")
     env = redis_env(data_dir, redis_server, FLOWER_UNAUTHENTICATED_API="true")
-    start_worker(env, "-c", "1")
+    worker = start_worker(env, "-c", "1")
     port = free_port()
     log = open(tmp_path / "flower.log", "wb")
     flower = subprocess.Popen([sys.executable, "-m", "celery", "-A", "fgrid", "flower", f"--port={port}",
@@ -50,6 +54,8 @@ def test_flower_shows_the_worker_and_a_finished_fgrid_task(data_dir, redis_serve
                        lambda doc: any(name.startswith("w1@") for name in doc), 30, "Flower's worker list")
         name = next(n for n in workers if n.startswith("w1@"))
         assert "matchups" in {q["name"] for q in workers[name].get("active_queues", [])}
+        # Flower switches the worker's task events on (every 5 s, by a broadcast the worker logs).
+        poll(worker.text, lambda text: "Events of group {task} enabled by remote" in text, 30, "the worker's log")
 
         queued = run_fgrid(["analyze-player", "CeeDee Lamb", "--opponent", "SF", "--season", "2023", "--week", "5",
                             "--json"], env)

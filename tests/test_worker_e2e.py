@@ -4,9 +4,11 @@ on the embedded file broker and on a private redis-server."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +122,29 @@ def test_detached_worker_starts_and_stops(data_dir):
         stopped = run_fgrid(["worker", "--stop"], env)
     assert stopped.returncode == 0 and "stopped 1" in stopped.stderr
     assert not list((data_dir / "run").glob("*.pid"))
+
+
+def _thread_names(pid: int) -> list[str]:
+    tasks = Path(f"/proc/{pid}/task")
+    return [(task / "comm").read_text().strip() for task in tasks.iterdir()]
+
+
+def test_pool_processes_share_the_snapshot_the_main_process_loaded(data_dir, redis_server, start_worker):
+    # The tables are gone: every analysis below, in the CLI and in the worker, works from the version's snapshot.
+    # Each pool process runs one task and is replaced (-c 2, --max-tasks-per-child 1); each replacement starts
+    # with the data the main process loaded before forking, and that main process never ran polars (whose thread
+    # pool would not survive the fork).
+    version = (data_dir / "nfl" / "current").resolve()
+    for table in ("stats.parquet", "schedules.parquet", "players.parquet"):
+        (version / table).unlink()
+    env = redis_env(data_dir, redis_server)
+    worker = start_worker(env, "-c", "2", "--max-tasks-per-child", "1", "--loglevel", "info")
+    ids = [run_json(["analyze-player", name, "--opponent", "SF", "--season", "2023", "--week", "5", "--json"],
+                    env)["task_id"] for name in (LAMB, "Michael Gallup", "Jake Ferguson", "Tony Pollard")]
+    docs = [poll_status(env, task_id) for task_id in ids]
+    assert [doc["status"] for doc in docs] == ["SUCCESS"] * 4, docs
+    check_analysis(docs[0]["result"])
+    assert len(set(re.findall(r"ForkPoolWorker-(\d+)", worker.text()))) >= 4  # four pool processes ran them
+    assert "data not loaded" not in worker.text() and "snapshot not written" not in worker.text()
+    names = _thread_names(worker.proc.pid)
+    assert not [n for n in names if re.fullmatch(r"polars-\d+", n)], names

@@ -26,7 +26,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -210,18 +210,69 @@ _IDS_NAME = re.compile(r"^(?:player_ids|db_playerids)\.(?:csv|csv\.gz|parquet)$"
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True, eq=False)
-class Dataset:
-    """One synced version of the data: stats (one row per player per game), schedules, player ids and meta."""
+#: The tables of a version, by the Dataset attribute that holds each.
+TABLE_FILES = {"stats": STATS_FILE, "schedules": SCHEDULES_FILE, "players": PLAYERS_FILE}
 
-    stats: pl.DataFrame
-    schedules: pl.DataFrame
-    players: pl.DataFrame
-    meta: dict[str, Any]
-    version: str
-    path: Path
-    #: Indexes derived from this dataset (e.g. the player-name index), built once by the modules that need them.
-    derived: dict[str, Any] = field(default_factory=dict, repr=False)
+
+class Dataset:
+    """One synced version of the data: stats (one row per player per game), schedules, player ids and meta.
+
+    The tables are read from the version folder on first use (a worker analysing with the precomputed snapshot of
+    :mod:`fgrid.analysis.snapshot` never reads them); tables given to the constructor are used as they are.
+    """
+
+    def __init__(self, *, meta: dict[str, Any], version: str, path: Path, stats: pl.DataFrame | None = None,
+                 schedules: pl.DataFrame | None = None, players: pl.DataFrame | None = None,
+                 derived: dict[str, Any] | None = None):
+        self.meta = meta
+        self.version = version
+        self.path = Path(path)
+        #: Indexes derived from this dataset (e.g. the player-name index), built once by the modules that need them.
+        self.derived: dict[str, Any] = derived if derived is not None else {}
+        given = {"stats": stats, "schedules": schedules, "players": players}
+        self._tables: dict[str, pl.DataFrame] = {k: v for k, v in given.items() if v is not None}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Dataset(version={self.version!r}, path={str(self.path)!r})"
+
+    @property
+    def stats(self) -> pl.DataFrame:
+        return self._table("stats")
+
+    @property
+    def schedules(self) -> pl.DataFrame:
+        return self._table("schedules")
+
+    @property
+    def players(self) -> pl.DataFrame:
+        return self._table("players")
+
+    def loaded(self) -> list[str]:
+        """The tables read (or given) so far."""
+        return sorted(self._tables)
+
+    def replace(self, **tables: pl.DataFrame) -> Dataset:
+        """A copy with some tables replaced and nothing derived (every index is rebuilt from the tables)."""
+        unknown = set(tables) - set(TABLE_FILES)
+        if unknown:
+            raise TypeError(f"unknown table(s) {sorted(unknown)}")
+        merged = {name: tables.get(name, getattr(self, name)) for name in TABLE_FILES}
+        return Dataset(meta=self.meta, version=self.version, path=self.path, **merged)
+
+    def _table(self, name: str) -> pl.DataFrame:
+        table = self._tables.get(name)
+        if table is None:
+            with self._lock:
+                table = self._tables.get(name)
+                if table is None:
+                    try:
+                        table = self._tables[name] = pl.read_parquet(self.path / TABLE_FILES[name])
+                    except FileNotFoundError as exc:
+                        # Pruned by two newer syncs since this version was loaded: the next load sees the new one.
+                        raise TransientDataError(f"the NFL data in {self.path.parent.parent} changed while being "
+                                                 "read; try again") from exc
+        return table
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -568,6 +619,8 @@ def _publish(
     progress: Progress,
 ) -> dict[str, Any]:
     """Write a new version folder, flip ``current`` to it atomically, prune old versions; return the meta."""
+    from fgrid.analysis import snapshot
+
     versions = nfl_dir / VERSIONS_DIR
     with _sync_lock(nfl_dir):
         versions.mkdir(parents=True, exist_ok=True)
@@ -585,6 +638,9 @@ def _publish(
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2, default=str))
             for name in (STATS_FILE, SCHEDULES_FILE, PLAYERS_FILE, META_FILE):
                 _fsync(tmp / name)
+            progress("precomputing the analysis snapshot")
+            snapshot.write(Dataset(meta=meta, version=stamp, path=final, stats=stats, schedules=schedules,
+                                   players=players), tmp)
             os.rename(tmp, final)
             _fsync(versions)
             link_tmp = nfl_dir / f".{CURRENT_LINK}.{stamp}.tmp"
@@ -766,8 +822,20 @@ def info(nfl_dir: Path) -> dict[str, Any]:
     raise TransientDataError(f"the NFL data in {nfl_dir} changed while being read; try again")
 
 
+def _open(target: Path, nfl_dir: Path) -> Dataset:
+    """The Dataset of one version folder, its tables unread, with its snapshot's indexes if it has a valid one."""
+    from fgrid.analysis import snapshot
+
+    meta = _read_meta(target, nfl_dir)
+    return Dataset(meta=meta, version=target.name, path=target, derived=snapshot.read(target))
+
+
 def load(nfl_dir: Path) -> Dataset:
-    """Return the current synced Dataset of ``nfl_dir``, read once per process per version (NoDataError if none)."""
+    """Return the current synced Dataset of ``nfl_dir``, read once per process per version (NoDataError if none).
+
+    No table is read here: each is read on first use. The analysis indexes come from the version's snapshot
+    (written by every sync; reading it needs neither polars nor the tables), or are built on first use.
+    """
     for _attempt in range(3):
         target = _resolve(nfl_dir)
         with _CACHE_LOCK:
@@ -775,14 +843,7 @@ def load(nfl_dir: Path) -> Dataset:
         if cached is not None:
             return cached
         try:
-            dataset = Dataset(
-                stats=pl.read_parquet(target / STATS_FILE),
-                schedules=pl.read_parquet(target / SCHEDULES_FILE),
-                players=pl.read_parquet(target / PLAYERS_FILE),
-                meta=_read_meta(target, nfl_dir),
-                version=target.name,
-                path=target,
-            )
+            dataset = _open(target, nfl_dir)
         except FileNotFoundError:
             # A sync pruned this version between resolving `current` and reading it: resolve again.
             continue

@@ -191,9 +191,15 @@ def game_key(season: int, week: int) -> int:
     return season * KEY_SEASON + week
 
 
+def store_key(scoring: str) -> str:
+    """The key of the store of ``scoring`` in ``Dataset.derived``."""
+    return _CACHE_PREFIX + scoring
+
+
 def store(ds: Dataset, scoring: str = "ppr") -> FeatureStore:
-    """The :class:`FeatureStore` of ``ds`` in ``scoring``, built on first use and kept on the dataset."""
-    name = _CACHE_PREFIX + scoring
+    """The :class:`FeatureStore` of ``ds`` in ``scoring``, built on first use (or read from the version's snapshot,
+    see :mod:`fgrid.analysis.snapshot`) and kept on the dataset."""
+    name = store_key(scoring)
     found = ds.derived.get(name)
     if found is None:
         found = ds.derived.setdefault(name, build(ds.stats, ds.schedules, scoring, version=str(ds.version)))

@@ -579,8 +579,7 @@ def warm(ds: Dataset, scorings: tuple[str, ...] = SCORINGS) -> None:
     """Build every index an analysis needs (player names, feature stores, meetings), so the first call is fast."""
     for scoring in scorings:
         st = F.store(ds, scoring)
-        if st.player_ids:
-            players.resolve_player(ds, st.player_ids[0])  # builds the name index once per dataset
+        players.player_index(ds)
         _meetings(st)
         engine_for(st)
 

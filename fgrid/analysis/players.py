@@ -11,6 +11,7 @@ import bisect
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 from rapidfuzz import fuzz, process
@@ -24,7 +25,8 @@ FANTASY_POSITIONS: tuple[str, ...] = ("QB", "RB", "WR", "TE", "FB", "K")
 _GSIS_ID = re.compile(r"^\d{2}-\d{7}$")
 _PREFIXED_ID = re.compile(r"^(sleeper|espn)\s*[:=]\s*(\d+)$", re.I)
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "v"}
-_INDEX_KEY = "players.index"
+#: The key of the index in ``Dataset.derived``.
+INDEX_KEY = "players.index"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,10 @@ class _Index:
     #: Folded display names for fuzzy suggestions, and the display name of each.
     choices: list[str] = field(default_factory=list)
     choice_names: list[str] = field(default_factory=list)
+
+
+#: Fields of the index that are plain JSON already.
+_JSON_FIELDS = ("by_name", "by_short_name", "by_sleeper", "by_espn", "choices", "choice_names")
 
 
 def _fold(text: str) -> str:
@@ -107,16 +113,38 @@ def _build_index(ds: Dataset) -> _Index:
     return index
 
 
-def _index(ds: Dataset) -> _Index:
-    index = ds.derived.get(_INDEX_KEY)
+def player_index(ds: Dataset) -> _Index:
+    """The name and id index of ``ds``, built on first use (or read from its snapshot) and kept on it."""
+    index = ds.derived.get(INDEX_KEY)
     if index is None:
-        index = ds.derived.setdefault(_INDEX_KEY, _build_index(ds))
+        index = ds.derived.setdefault(INDEX_KEY, _build_index(ds))
     return index
+
+
+
+def index_to_json(index: _Index) -> dict[str, Any]:
+    """The index as JSON-ready lists and dicts (for :mod:`fgrid.analysis.snapshot`)."""
+    return {
+        "players": {pid: [p.name, p.position, p.team] for pid, p in index.players.items()},
+        "seasons": {pid: sorted(seasons) for pid, seasons in index.seasons.items()},
+        "timeline": {pid: [keys, teams] for pid, (keys, teams) in index.timeline.items()},
+        **{name: getattr(index, name) for name in _JSON_FIELDS},
+    }
+
+
+def index_from_json(doc: dict[str, Any]) -> _Index:
+    """The index :func:`index_to_json` saved."""
+    return _Index(
+        players={pid: Player(pid, name, position, team) for pid, (name, position, team) in doc["players"].items()},
+        seasons={pid: frozenset(seasons) for pid, seasons in doc["seasons"].items()},
+        timeline={pid: (keys, teams) for pid, (keys, teams) in doc["timeline"].items()},
+        **{name: doc[name] for name in _JSON_FIELDS},
+    )
 
 
 def player_team_at(ds: Dataset, player_id: str, season: int, week: int) -> str | None:
     """Return the player's team in his most recent game before ``season``/``week``, or None if he had none."""
-    keys, teams = _index(ds).timeline.get(player_id, ([], []))
+    keys, teams = player_index(ds).timeline.get(player_id, ([], []))
     position = bisect.bisect_left(keys, _game_key(season, week)) - 1
     return teams[position] if position >= 0 else None
 
@@ -159,7 +187,7 @@ def resolve_player(ds: Dataset, query: str, season: int | None = None) -> Player
     ``season`` (optional) breaks a tie between namesakes in favour of one who played that season, and sets the
     returned team to his team as of that season. Raises InputError for an unknown or ambiguous query.
     """
-    index = _index(ds)
+    index = player_index(ds)
     text = query.strip()
     if not text:
         raise InputError("empty player name; give a name or an id such as 00-0036358")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import time
@@ -21,7 +20,7 @@ LAMB = "CeeDee Lamb"
 
 def _copy(ds: Dataset, **changes: pl.DataFrame) -> Dataset:
     """The dataset with some tables replaced and no derived indexes (so everything is rebuilt from them)."""
-    return dataclasses.replace(ds, derived={}, **changes)
+    return ds.replace(**changes)
 
 
 def _wr_ratios_at_end_of(ds: Dataset, season: int) -> dict[str, float]:
