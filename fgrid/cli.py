@@ -112,6 +112,8 @@ def worker(
         "--max-memory-per-child", help="Recycle a process above this resident memory (KiB).")] = None,
     hostname: Annotated[Optional[str], typer.Option("--hostname", "-n", help="Node name, e.g. w1@%h.")] = None,
     pool: Annotated[Optional[str], typer.Option("--pool", "-P", help="prefork, threads or solo.")] = None,
+    events: Annotated[bool, typer.Option("--task-events", "-E", help="Send task events (for Flower and "
+                                         "`celery events`; Flower also turns them on by itself).")] = False,
     detach: Annotated[bool, typer.Option("--detach", help="Run in the background (pid and log in the data folder).")]
     = False,
     stop: Annotated[bool, typer.Option("--stop", help="Stop the workers started with --detach.")] = False,
@@ -127,7 +129,7 @@ def worker(
         return
     argv = workers.worker_argv(settings, queues=queues, concurrency=concurrency, loglevel=loglevel,
                                max_tasks_per_child=max_tasks_per_child, max_memory_per_child=max_memory_per_child,
-                               hostname=hostname, pool=pool, detach=detach)
+                               hostname=hostname, pool=pool, detach=detach, events=events)
     if detach:
         pid, log = workers.start_detached(settings, argv)
         _console(stderr=True).print(f"worker started in the background (pid {pid}); log: {log}; "
@@ -207,6 +209,8 @@ def backtest(
     scoring: ScoringOption = "ppr",
     model: Annotated[str, typer.Option("--model", help="engine (the matchup engine) or ai (the trained model).")]
     = "engine",
+    refit: Annotated[bool, typer.Option("--refit", help="Walk forward: refit the engine before each week on earlier "
+                                        "games only (about a second a week).")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the rows to this CSV file.")] = None,
     submit: Annotated[bool, typer.Option("--submit", help="Run it as a task on the analysis queue.")] = False,
     wait: WaitOption = False,
@@ -223,12 +227,14 @@ def backtest(
     scoring = validation.scoring(scoring)
     if model not in ("engine", "ai"):
         raise InputError(f"unknown model {model!r}; use engine or ai")
+    if refit and model != "engine":
+        raise InputError("--refit refits the engine; it does not apply to --model ai")
     if submit:
         if model != "engine" or out is not None:
             raise InputError("--submit runs the engine's backtest and returns its rows in the result; drop --model/--out")
         from fgrid import client
 
-        kwargs = client.resolve_backtest(settings, season, week_list, scoring)
+        kwargs = client.resolve_backtest(settings, season, week_list, scoring, refit)
         _submit_and_report(settings, config.TASK_BACKTEST, kwargs, wait, timeout, as_json)
         return
     from fgrid import client, render
@@ -240,7 +246,7 @@ def backtest(
     with err.status(f"backtesting {season}") as spinner:
         report = client.run_backtest(
             settings, season, week_list, scoring, model,
-            progress=lambda done, total: spinner.update(f"backtesting {season}: week {done}/{total}"))
+            progress=lambda done, total: spinner.update(f"backtesting {season}: week {done}/{total}"), refit=refit)
     if out is not None:
         from fgrid.analysis.backtest import write_csv
 

@@ -336,24 +336,32 @@ def _progress(app: Celery, meta: dict[str, Any]) -> dict[str, Any]:
     return {**{k: v for k, v in meta.items() if k != "children"}, "done": done, "total": meta.get("total", len(children))}
 
 
-def resolve_backtest(settings: Settings, season: int, weeks: list[int] | None, scoring: str) -> dict[str, Any]:
-    """Check a backtest request against the data (season and weeks present); return the task's kwargs."""
+def resolve_backtest(settings: Settings, season: int, weeks: list[int] | None, scoring: str,
+                     refit: bool = False) -> dict[str, Any]:
+    """Check a backtest request against the data (season and weeks present, ``refit`` possible); return the task's
+    kwargs (``refit`` only when set)."""
     from fgrid.analysis import backtest, data
 
     season = validation.optional_int(season, "season", validation.MIN_SEASON, validation.MAX_SEASON)
-    available = backtest.season_weeks(data.load(settings.nfl_dir), season, scoring)
+    ds = data.load(settings.nfl_dir)
+    available = backtest.season_weeks(ds, season, scoring)
+    refit = backtest.check_refit(ds, season, refit, scoring)
     missing = sorted(set(weeks or []) - set(available))
     if not available or missing:
         span = f"{available[0]}-{available[-1]}" if available else "none"
         raise InputError(f"no regular-season stats for {season} week(s) {missing or ''}; available: {span}")
-    return {"season": season, "weeks": sorted(set(weeks)) if weeks else None, "scoring": scoring}
+    kwargs = {"season": season, "weeks": sorted(set(weeks)) if weeks else None, "scoring": scoring}
+    return {**kwargs, "refit": True} if refit else kwargs
 
 
 def run_backtest(settings: Settings, season: int, weeks: list[int] | None, scoring: str, model: str = "engine",
-                 progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Backtest in this process: the engine's projections, or the trained ai model's, on the same rows."""
+                 progress: Callable[[int, int], None] | None = None, refit: bool = False) -> dict[str, Any]:
+    """Backtest in this process: the engine's projections (``refit``: walk forward, the engine refitted before each
+    week on earlier games), or the trained ai model's, on the same rows."""
     from fgrid.analysis import backtest, data
 
+    if refit and model != "engine":
+        raise InputError("refit applies to the engine's backtest, not to the ai model's")
     ds = data.load(settings.nfl_dir)
     predictor = None
     if model == "ai":
@@ -362,7 +370,7 @@ def run_backtest(settings: Settings, season: int, weeks: list[int] | None, scori
         trained = ai.load_model(settings.models_dir)
         predictor = ai.backtest_predictor(trained)
         predictor.__name__ = f"ai model {trained.model_id}"
-    return backtest.run(ds, season, weeks, scoring, progress=progress, predictor=predictor)
+    return backtest.run(ds, season, weeks, scoring, progress=progress, predictor=predictor, refit=refit)
 
 
 def require_model(settings: Settings) -> None:

@@ -70,7 +70,9 @@ class FgridTask(Task):
             raise FgridError(f"time limit exceeded: {self.name} ran past its soft time limit ({limit:g} s)") from None
 
 
-@shared_task(name=config.TASK_ANALYZE, bind=True, base=FgridTask)
+# No STARTED state: an analysis takes well under a millisecond, so nobody would see it, and storing it would cost
+# each analysis a second write to the result store (about a sixth of its CPU).
+@shared_task(name=config.TASK_ANALYZE, bind=True, base=FgridTask, track_started=False)
 def analyze_player(self: Task, player: str, opponent: str, location: str | None = None, season: int | None = None,
                    week: int | None = None, scoring: str = "ppr") -> dict[str, Any]:
     """Analyze one player's matchup against one opponent."""
@@ -108,13 +110,18 @@ def rank_comparison(self: Task, analyses: list[dict[str, Any]], slots: int | Non
 
 
 @shared_task(name=config.TASK_BACKTEST, bind=True, base=FgridTask)
-def backtest(self: Task, season: int, weeks: list[int] | None = None, scoring: str = "ppr") -> Any:
-    """Backtest a season, one task per week (so more workers finish sooner), then summarize."""
+def backtest(self: Task, season: int, weeks: list[int] | None = None, scoring: str = "ppr",
+             refit: bool = False) -> Any:
+    """Backtest a season, one task per week (so more workers finish sooner), then summarize.
+
+    ``refit``: walk forward, each week task refitting the engine on earlier games first (about a second each).
+    """
     from fgrid.analysis import backtest as bt
 
     season = validation.optional_int(season, "season", validation.MIN_SEASON, validation.MAX_SEASON)
     scoring = validation.scoring(scoring)
     available = bt.season_weeks(dataset(self.app), season, scoring)
+    refit = bt.check_refit(dataset(self.app), season, refit, scoring)
     if weeks is not None and (not isinstance(weeks, list) or len(weeks) > validation.MAX_WEEK):
         raise InputError(f"weeks must be a list of at most {validation.MAX_WEEK} weeks")
     weeks = available if weeks is None else sorted(
@@ -122,27 +129,30 @@ def backtest(self: Task, season: int, weeks: list[int] | None = None, scoring: s
     missing = sorted(set(weeks) - set(available))
     if not weeks or missing:
         raise InputError(f"no regular-season stats for {season} week(s) {missing or weeks}")
-    header = [backtest_week.s(season, week, scoring) for week in weeks]
-    return fan_out(self, header, backtest_summary.s(season=season, weeks=weeks, scoring=scoring))
+    # refit only when set, so a plain backtest's messages read as before (and older workers take them).
+    extra = {"refit": True} if refit else {}
+    header = [backtest_week.s(season, week, scoring, **extra) for week in weeks]
+    return fan_out(self, header, backtest_summary.s(season=season, weeks=weeks, scoring=scoring, **extra))
 
 
 @shared_task(name=config.TASK_BACKTEST_WEEK, bind=True, base=FgridTask)
-def backtest_week(self: Task, season: int, week: int, scoring: str = "ppr") -> list[dict[str, Any]]:
-    """Backtest rows of one week."""
+def backtest_week(self: Task, season: int, week: int, scoring: str = "ppr",
+                  refit: bool = False) -> list[dict[str, Any]]:
+    """Backtest rows of one week (``refit``: with the engine refitted on the games before it)."""
     from fgrid.analysis import backtest as bt
 
-    return bt.run_week(dataset(self.app), season, week, validation.scoring(scoring))
+    return bt.run_week(dataset(self.app), season, week, validation.scoring(scoring), refit=refit)
 
 
 @shared_task(name=config.TASK_BACKTEST_SUMMARY, bind=True, base=FgridTask)
 def backtest_summary(self: Task, weekly_rows: list[list[dict[str, Any]]], season: int, weeks: list[int],
-                     scoring: str = "ppr") -> dict[str, Any]:
+                     scoring: str = "ppr", refit: bool = False) -> dict[str, Any]:
     """Join the weeks' rows and summarize them against the baseline."""
     from fgrid.analysis import backtest as bt
 
     rows = [row for week_rows in weekly_rows for row in week_rows]
-    return {"season": season, "weeks": weeks, "scoring": scoring, "predictor": "engine", "rows": rows,
-            "summary": bt.summarize(rows)}
+    return {"season": season, "weeks": weeks, "scoring": scoring,
+            "predictor": bt.REFIT_NAME if refit else bt.ENGINE_NAME, "rows": rows, "summary": bt.summarize(rows)}
 
 
 def trained_model(app: Celery) -> Any:

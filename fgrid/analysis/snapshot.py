@@ -113,7 +113,7 @@ def write(ds: Dataset, folder: Path | None = None) -> Path:
             "players": players.index_to_json(index),
         }
         with open(tmp / INDEX_FILE, "w", encoding="utf-8") as out:
-            json.dump(doc, out, separators=(",", ":"))
+            out.write(json.dumps(doc, separators=(",", ":")))  # dumps: C-encoded, json.dump is not
             out.flush()
             os.fsync(out.fileno())
         if target.exists():  # written by other code: move it aside, then out of the way

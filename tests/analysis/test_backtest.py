@@ -8,12 +8,15 @@ import numpy as np
 import polars as pl
 import pytest
 
-from fgrid.analysis import backtest
+from fgrid.analysis import backtest, matchup
+from fgrid.analysis import features as F
 from fgrid.analysis.data import Dataset
 from fgrid.analysis.scoring import points_expr
 from fgrid.errors import InputError
 
 LAMB_ID = "00-0036358"
+#: The walk-forward tests' week: an early one, so each refit is quick.
+REFIT_SEASON, REFIT_WEEK = 2023, 6
 
 
 def test_run_week_rows_are_sane(dataset: Dataset) -> None:
@@ -116,3 +119,72 @@ def test_goal_2023_weeks_5_to_18_ppr(dataset: Dataset) -> None:
     assert summary["QB"]["ratio"] < 1.0
     assert 0.77 <= summary["ALL"]["coverage"] <= 0.83
     assert summary["ALL"]["rows"] > 2000
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Walk-forward (refit): only games before the week
+
+
+@pytest.fixture(scope="module")
+def later_changed(dataset: Dataset) -> Dataset:
+    """A copy of the data whose games from (REFIT_SEASON, REFIT_WEEK) on have absurd stats and final scores."""
+    key = pl.col("season") * F.KEY_SEASON + pl.col("week")
+    later = key >= F.game_key(REFIT_SEASON, REFIT_WEEK)
+    stat_cols = [c for c, t in dataset.stats.schema.items() if t.is_numeric() and c not in ("season", "week")]
+    stats = dataset.stats.with_columns(
+        [pl.when(later).then(pl.col(c) * 3 + 7).otherwise(pl.col(c)).alias(c) for c in stat_cols])
+    schedules = dataset.schedules.with_columns(
+        [pl.when(later).then(pl.col(c) + 21).otherwise(pl.col(c)).alias(c) for c in ("home_score", "away_score")])
+    return Dataset(stats=stats, schedules=schedules, players=dataset.players, meta=dataset.meta,
+                   version=f"{dataset.version}-later-changed", path=dataset.path)
+
+
+def test_fit_before_a_key_uses_no_game_at_or_after_it(dataset: Dataset, later_changed: Dataset) -> None:
+    seasons = (REFIT_SEASON - 1, REFIT_SEASON)
+    key = F.game_key(REFIT_SEASON, REFIT_WEEK)
+    fitted = backtest.fit_engine(dataset, seasons, before=key)
+    # Every constant (the regression, point lines, def_scale, debuts) is the same whatever the later games were.
+    assert backtest.fit_engine(later_changed, seasons, before=key) == fitted
+    # One key later the week is in: the season in progress counts, and the changed week moves the fit (the
+    # comparison above can see a difference).
+    one_more = backtest.fit_engine(dataset, seasons, before=key + 1)
+    assert one_more != fitted
+    assert backtest.fit_engine(later_changed, seasons, before=key + 1) != one_more
+    with pytest.raises(InputError, match="too few QB games before 2019 week 5"):
+        backtest.fit_engine(dataset, (2019,), before=F.game_key(2019, 5))
+
+
+def test_refit_projections_use_no_later_game(dataset: Dataset, later_changed: Dataset) -> None:
+    ticks = []
+    result = backtest.run(dataset, REFIT_SEASON, [REFIT_WEEK], refit=True,
+                          progress=lambda done, total: ticks.append((done, total)))
+    assert result["predictor"] == "engine (refit)" and ticks == [(1, 1)]
+    refit = result["rows"]
+    changed = backtest.run_week(later_changed, REFIT_SEASON, REFIT_WEEK, refit=True)
+    fixed = backtest.run_week(dataset, REFIT_SEASON, REFIT_WEEK)
+    assert [r["player_id"] for r in refit] == [r["player_id"] for r in changed] == [r["player_id"] for r in fixed]
+    for name in ("projected", "low", "high", "baseline"):
+        assert [r[name] for r in changed] == [r[name] for r in refit], name
+    assert [r["actual"] for r in changed] != [r["actual"] for r in refit]  # the week itself did change
+    # Its own engine: close to the fixed one's projections, not the same.
+    assert [r["projected"] for r in refit] != [r["projected"] for r in fixed]
+    diff = np.abs(np.array([r["projected"] for r in refit]) - np.array([r["projected"] for r in fixed]))
+    assert np.median(diff) < 1.0
+    for r in refit:
+        assert 0 <= r["low"] <= r["projected"] < r["high"]
+
+
+def test_refit_input_errors(dataset: Dataset) -> None:
+    with pytest.raises(InputError, match="first with stats"):
+        backtest.run(dataset, 2019, [6], refit=True)
+    with pytest.raises(InputError, match="true or false"):
+        backtest.run(dataset, 2023, [6], refit="yes")
+    with pytest.raises(InputError, match="not to another predictor"):
+        backtest.run(dataset, 2023, [6], refit=True, predictor=lambda ds, rows, scoring: {})
+    assert backtest.check_refit(dataset, 2023, False) is False
+    assert backtest.check_refit(dataset, 2020, True) is True
+
+
+def test_offline_fit_is_the_shipped_engine(dataset: Dataset) -> None:
+    """fit_engine without ``before`` still gives matchup.ENGINE's PPR constants (fitted on 2019-2022)."""
+    assert backtest.fit_engine(dataset) == matchup.ENGINE["ppr"]
