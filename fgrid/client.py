@@ -150,8 +150,9 @@ def task_state(settings: Settings, task_id: str, meta: dict[str, Any] | None = N
 
     with reachable(settings, "result store"):
         if meta is None:
-            meta = app.backend.get_task_meta(task_id)
-        record = TaskRegistry(app).lookup(task_id)
+            meta, record = TaskRegistry(app).state_and_record(task_id)
+        else:
+            record = TaskRegistry(app).lookup(task_id)
     state = meta.get("status", "PENDING")
     if state == "PENDING" and record is None:
         raise UnknownTaskError(f"unknown task id {task_id}: never submitted, or its record has expired")

@@ -79,6 +79,17 @@ class TaskRegistry:
             return
         self.app.backend.set(f"fgrid-task-{task_id}", payload)
 
+    def state_and_record(self, task_id: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The task's stored state (what the result store's ``get_task_meta`` gives) and its record; on Redis, where
+        both live in the result store, in one round trip."""
+        client = self._redis
+        backend = self.app.backend
+        if client is None:
+            return backend.get_task_meta(task_id), self.lookup(task_id)
+        raw_meta, raw_record = client.mget([backend.get_key_for_task(task_id), TASK_KEY + task_id])
+        meta = backend.decode_result(raw_meta) if raw_meta else {"status": "PENDING", "result": None}
+        return meta, json.loads(raw_record) if raw_record else None
+
     def lookup(self, task_id: str) -> dict[str, Any] | None:
         """The record of ``task_id``, or None if it was never submitted (or has expired)."""
         client = self._redis
