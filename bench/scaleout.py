@@ -39,12 +39,12 @@ def backtest_once(settings: Any, season: int, weeks: list[int]) -> tuple[float, 
 
 def week_costs(bench: Bench) -> dict[str, Any]:
     """Seconds of a few weeks' refit backtest in this process, data loaded and warmed (what one week task does)."""
-    from fgrid.analysis import backtest, data, matchup
+    from fgrid.analysis import backtest, data, features, matchup
     from fgrid.config import Settings
 
     ds = data.load(Settings.from_env({"FGRID_DATA_DIR": str(bench.ensure_data())}).nfl_dir)
     matchup.warm(ds, ("ppr",))
-    season = int(ds.stats["season"].max())
+    season = features.store(ds, "ppr").last_stats_season
     weeks = backtest.season_weeks(ds, season, "ppr")
     backtest.run_week(ds, season, weeks[0], "ppr", refit=True)  # imports and anything built lazily on first use
     timed = [weeks[-1]] if bench.quick else [weeks[0], weeks[len(weeks) // 2], weeks[-1]]

@@ -48,6 +48,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from fgrid import config
@@ -112,9 +113,11 @@ class Report:
     dropped: list[str] = field(default_factory=list)
     requeued: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    #: Finished chord parts counted in their chord for a worker that died before it did.
+    counted: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.restored or self.dropped or self.requeued or self.failed)
+        return bool(self.restored or self.dropped or self.requeued or self.failed or self.counted)
 
 
 def _text(value: Any) -> str:
@@ -274,14 +277,61 @@ def task_metas(app: Celery, task_ids: list[str]) -> dict[str, dict[str, Any]]:
     if client is None:
         for task_id in task_ids:
             meta = backend.get_task_meta(task_id)
-            out[task_id] = {"status": meta.get("status", "PENDING"), "name": meta.get("name")}
+            out[task_id] = _brief(meta)
         return out
     for start in range(0, len(task_ids), CHUNK):
         chunk = task_ids[start:start + CHUNK]
         for task_id, raw in zip(chunk, client.mget([backend.get_key_for_task(i) for i in chunk])):
             meta = backend.decode(raw) if raw else {}
-            out[task_id] = {"status": meta.get("status", "PENDING"), "name": meta.get("name")}
+            out[task_id] = _brief(meta)
     return out
+
+
+def _brief(meta: dict[str, Any]) -> dict[str, Any]:
+    return {"status": meta.get("status", "PENDING"), "name": meta.get("name"), "worker": meta.get("worker"),
+            "group_id": meta.get("group_id")}
+
+
+def chord_part_counted(app: Celery, record: dict[str, Any] | None) -> bool | None:
+    """Whether a finished chord part (from its recorded message) is counted in its chord on Celery's Redis result
+    store; None if the task is no chord part there (a file result store's chord counts stored results itself)."""
+    part = _chord_part(app, record)
+    if part is None:
+        return None
+    backend, headers, _chord = part
+    group, index = headers["group"], headers.get("group_index")
+    client = backend.client
+    member = f"{headers['id']}:{'+inf' if index is None else index}"
+    done, counted = client.get(backend.get_key_for_group(group, ".c")), client.sismember(
+        backend.get_key_for_group(group, ".d"), member)
+    return bool(counted) or done in (b"done", "done")
+
+
+def count_chord_part(app: Celery, task_id: str, record: dict[str, Any] | None) -> bool:
+    """Count a finished chord part in its chord, as its worker does after storing the result (and publish the
+    chord's callback if it was the last part): for a worker killed between the two. Celery's Redis chord counts a
+    part once and publishes the callback once, however often this is called. Returns whether it was a chord part."""
+    part = _chord_part(app, record)
+    if part is None:
+        return False
+    backend, headers, chord = part
+    meta = backend.get_task_meta(task_id, cache=False)
+    if meta.get("status") not in FINAL_STATES:
+        return False
+    request = SimpleNamespace(id=task_id, group=headers["group"], group_index=headers.get("group_index"),
+                              chord=chord)
+    backend.on_chord_part_return(request, meta["status"], meta.get("result"))
+    return True
+
+
+def _chord_part(app: Celery, record: dict[str, Any] | None) -> tuple[Any, dict[str, Any], dict[str, Any]] | None:
+    backend = app.backend
+    message = (record or {}).get("message") or {}
+    headers, body = message.get("headers") or {}, message.get("body")
+    if type(backend).__name__ != "RedisBackend" or not headers.get("group") or not headers.get("id"):
+        return None
+    embed = body[2] if isinstance(body, list) and len(body) > 2 and isinstance(body[2], dict) else {}
+    return (backend, headers, embed["chord"]) if embed.get("chord") else None
 
 
 def republish(app: Celery, task_id: str, record: dict[str, Any]) -> None:
@@ -334,7 +384,8 @@ def recovery_pass(app: Celery, broker: RedisBroker | FileBroker, suspects: dict[
     # The broker first, then the workers, then the result store: a task moves queue -> unacked -> worker -> result,
     # so reading in that order sees a task that moves meanwhile in one place or another.
     snap = broker.snapshot()
-    held = set().union(*broker.live_workers().values())
+    live = broker.live_workers()
+    held = set().union(*live.values())
     metas = task_metas(app, sorted(set(open_ids) | snap.unacked_ids))
     report.checked = len(open_ids)
 
@@ -342,7 +393,11 @@ def recovery_pass(app: Celery, broker: RedisBroker | FileBroker, suspects: dict[
         if task_id in held or delivered_at > now - UNACKED_GRACE:
             continue
         if metas[task_id]["status"] in FINAL_STATES:
-            broker.drop(tag)  # its worker stored the result, then died before acknowledging
+            # Its worker stored the result, then died before acknowledging (and perhaps before counting it in
+            # its chord).
+            if metas[task_id]["group_id"]:
+                count_chord_part(app, task_id, registry.lookup(task_id))
+            broker.drop(tag)
             report.dropped.append(task_id)
             continue
         record = registry.lookup(task_id)
@@ -355,6 +410,17 @@ def recovery_pass(app: Celery, broker: RedisBroker | FileBroker, suspects: dict[
         report.restored.append(task_id)
 
     finished = [i for i in open_ids if metas[i]["status"] in FINAL_STATES]
+    # A chord part whose worker died between storing its result and counting it in its chord would leave the chord
+    # waiting for good: count it here. One whose worker lives and has not counted it yet stays open till it has.
+    uncounted = set()
+    for task_id in (i for i in finished if metas[i]["group_id"]):
+        record = registry.lookup(task_id)
+        if chord_part_counted(app, record) is False:
+            if metas[task_id]["worker"] in live:
+                uncounted.add(task_id)
+            elif count_chord_part(app, task_id, record):
+                report.counted.append(task_id)
+    finished = [i for i in finished if i not in uncounted]
     registry.close(finished)
     report.closed = len(finished)
     seen = snap.queued | snap.unacked_ids | held | set(report.restored)
@@ -477,9 +543,9 @@ class Guardian:
             broker.unlock()
         if report:
             log.warning("fgrid recovery: restored %d task(s) held by dead workers, re-queued %d lost task(s), "
-                        "dropped %d finished, failed %d: %s", len(report.restored), len(report.requeued),
-                        len(report.dropped), len(report.failed),
-                        " ".join(report.restored + report.requeued + report.failed)[:2000])
+                        "dropped %d finished, failed %d, counted %d chord part(s): %s", len(report.restored),
+                        len(report.requeued), len(report.dropped), len(report.failed), len(report.counted),
+                        " ".join(report.restored + report.requeued + report.failed + report.counted)[:2000])
         return report
 
 

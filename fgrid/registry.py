@@ -26,7 +26,7 @@ INDEX_MAX_ENTRIES = 10_000
 TASK_KEY = "fgrid:task:"
 INDEX_KEY = "fgrid:tasks"
 OPEN_KEY = "fgrid:open"
-#: Every how many records a process trims the index and the open set and renews their expiry.
+#: Every how many records a process trims the index and the open set (counted per process).
 TRIM_EVERY = 50
 _records = itertools.count()
 OPEN_FOLDER = "fgrid-open"
@@ -58,15 +58,15 @@ class TaskRegistry:
             now = entry["submitted_at"]
             with client.pipeline(transaction=False) as pipe:
                 pipe.set(TASK_KEY + task_id, payload, ex=self.expires)
-                pipe.zadd(INDEX_KEY, {task_id: now})
-                pipe.zadd(OPEN_KEY, {task_id: now})
+                for key in (INDEX_KEY, OPEN_KEY):
+                    pipe.zadd(key, {task_id: now})
+                    pipe.expire(key, self.expires)
                 if next(_records) % TRIM_EVERY == 0:
-                    # The sets' bounds and expiry, kept on every TRIM_EVERY-th record of a process (the first
-                    # included): they cost more than the record itself and only need to hold now and then.
+                    # The sets' bounds, kept on every TRIM_EVERY-th record of a process (the first included): the
+                    # trims cost more than the record itself, and a set only has to stay near its bound.
                     pipe.zremrangebyrank(INDEX_KEY, 0, -INDEX_MAX_ENTRIES - 1)
                     for key in (INDEX_KEY, OPEN_KEY):
                         pipe.zremrangebyscore(key, "-inf", now - self.expires)
-                        pipe.expire(key, self.expires)
                 pipe.execute()
             return
         folder = self._folder

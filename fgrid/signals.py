@@ -61,6 +61,9 @@ def _warm_up(**_: Any) -> None:
     try:
         ds = dataset(_state["app"])
         built = features.store_key(snapshot.SCORING) not in ds.derived
+        if built:  # another pool process may have written the snapshot since the main process looked
+            ds.derived.update(snapshot.read(ds.path) or {})
+            built = features.store_key(snapshot.SCORING) not in ds.derived
         warm_up(_state["app"])
         if built:
             snapshot.write(ds)

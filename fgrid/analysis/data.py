@@ -266,12 +266,18 @@ class Dataset:
             with self._lock:
                 table = self._tables.get(name)
                 if table is None:
+                    path = self.path / TABLE_FILES[name]
                     try:
-                        table = self._tables[name] = pl.read_parquet(self.path / TABLE_FILES[name])
+                        table = self._tables[name] = pl.read_parquet(path)
                     except FileNotFoundError as exc:
                         # Pruned by two newer syncs since this version was loaded: the next load sees the new one.
                         raise TransientDataError(f"the NFL data in {self.path.parent.parent} changed while being "
                                                  "read; try again") from exc
+                    except OSError as exc:  # e.g. locked or being replaced: worth another try
+                        raise TransientDataError(f"reading {path} failed: {_first_line(exc)}") from exc
+                    except pl.exceptions.PolarsError as exc:
+                        raise DataFormatError(f"cannot read {path}: {_first_line(exc)}; run `fgrid data sync` "
+                                              "again") from exc
         return table
 
 

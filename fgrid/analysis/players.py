@@ -121,7 +121,6 @@ def player_index(ds: Dataset) -> _Index:
     return index
 
 
-
 def index_to_json(index: _Index) -> dict[str, Any]:
     """The index as JSON-ready lists and dicts (for :mod:`fgrid.analysis.snapshot`)."""
     return {

@@ -16,6 +16,7 @@ ignored, and replaced by the next :func:`write`: an upgrade never analyses with 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -69,10 +70,20 @@ _SOURCES = ("features.py", "players.py", "scoring.py", "snapshot.py")
 
 @functools.cache
 def _code() -> str:
-    """A fingerprint of the code that computes a snapshot: any change to it invalidates the snapshots written."""
-    digest = hashlib.sha256()
+    """A fingerprint of the code that computes a snapshot (fgrid's modules, numpy's and polars' versions): any change
+    to it invalidates the snapshots written."""
+    import polars
+
+    digest = hashlib.sha256(f"numpy {np.__version__} polars {polars.__version__}".encode())
     for name in _SOURCES:
-        digest.update((Path(__file__).parent / name).read_bytes())
+        try:
+            digest.update((Path(__file__).parent / name).read_bytes())
+        except OSError:  # no source files (a zipped install): the installed package's version stands for them
+            from importlib.metadata import PackageNotFoundError, version
+
+            with contextlib.suppress(PackageNotFoundError):
+                digest.update(version("fgrid").encode())
+            break
     return digest.hexdigest()[:16]
 
 
@@ -92,6 +103,7 @@ def write(ds: Dataset, folder: Path | None = None) -> Path:
     st = F.store(ds, SCORING)
     index = players.player_index(ds)
     tmp = target.with_name(f".{FOLDER}.{uuid.uuid4().hex}.tmp")
+    old = tmp.with_suffix(".old")
     try:
         tmp.mkdir()
         arrays = {name: getattr(st, name) for name in _ARRAYS}
@@ -116,16 +128,18 @@ def write(ds: Dataset, folder: Path | None = None) -> Path:
             out.write(json.dumps(doc, separators=(",", ":")))  # dumps: C-encoded, json.dump is not
             out.flush()
             os.fsync(out.fileno())
-        if target.exists():  # written by other code: move it aside, then out of the way
-            os.rename(target, tmp.with_suffix(".old"))
+        if _valid(target, ds.version):  # another process wrote it meanwhile
+            return target
+        if target.exists():  # written by other code: moved aside, then deleted
+            os.rename(target, old)
         os.rename(tmp, target)
-        shutil.rmtree(tmp.with_suffix(".old"), ignore_errors=True)
     except OSError:
-        if target.exists():  # another process wrote it first
+        if _valid(target, ds.version):  # another process wrote it first
             return target
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
     return target
 
 
@@ -148,11 +162,15 @@ def read(version_dir: Path) -> dict[str, Any] | None:
             return None
         with np.load(folder / ARRAYS_FILE, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
+        return _derived(doc, arrays)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # damaged: costs a rebuild
-        log.warning("fgrid: ignoring the snapshot in %s (%s)", folder, exc)
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:  # damaged: a rebuild
+        log.warning("fgrid: ignoring the snapshot in %s (%s: %s)", folder, type(exc).__name__, exc)
         return None
+
+
+def _derived(doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     saved = doc["store"]
     contexts = {}
     for values in saved["contexts"]:

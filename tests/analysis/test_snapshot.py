@@ -111,3 +111,17 @@ def test_a_snapshot_never_unpickles(version_dir: Path) -> None:
     with open(arrays, "wb") as out:
         np.savez(out, **content)
     assert snapshot.read(version_dir) is None
+
+
+def test_a_table_read_late_fails_with_a_one_line_error(version_dir: Path) -> None:
+    # A Dataset reads a table on first use, possibly after newer syncs pruned its version, or with a damaged file.
+    from fgrid.errors import DataFormatError, TransientDataError
+
+    ds = _snapshot_dataset(version_dir)
+    (version_dir / data.STATS_FILE).unlink()
+    with pytest.raises(TransientDataError, match="changed while being read"):
+        ds.stats  # noqa: B018 - the read is the point
+    (version_dir / data.SCHEDULES_FILE).write_bytes(b"not parquet")
+    with pytest.raises(DataFormatError, match="cannot read .*schedules.parquet"):
+        ds.schedules  # noqa: B018
+    assert ds.loaded() == []

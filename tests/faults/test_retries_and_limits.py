@@ -35,7 +35,9 @@ def new_version(nfl: Path, with_meta: bool) -> Path:
     target = nfl / "versions" / f"20991231T{uuid.uuid4().int % 10**12:012d}Z"
     target.mkdir()
     for path in current.iterdir():
-        if path.name != "meta.json" or with_meta:
+        if path.is_dir():  # the analysis snapshot
+            shutil.copytree(path, target / path.name, copy_function=os.link)
+        elif path.name != "meta.json" or with_meta:
             os.link(path, target / path.name)
     link = nfl / ".current.fault.tmp"
     os.symlink(Path("versions") / target.name, link)

@@ -236,3 +236,53 @@ def test_sigkill_during_comparisons_loses_none(data_dir, server, workers, analys
     restored, requeued = recovered_counts(w2.text())
     report("sigkill during comparisons", comparisons=len(ids), parts=300, restored=restored, requeued_lost=requeued,
            all_done_after_kill_s=round(time.monotonic() - killed_at, 1))
+
+
+def test_a_chord_part_stored_by_a_worker_killed_before_counting_it_still_completes_the_chord(
+        data_dir, server, workers, analysis_mix):
+    """The narrowest kill of a comparison: a part's worker stored its result and died before counting it in the
+    chord. Recovery counts it (Celery's Redis chord counts a part and publishes the callback once, whoever calls),
+    and the ranking runs under the comparison's id."""
+    from celery import chord
+    from celery.app.task import Context
+
+    from fgrid import config, recovery
+    from fgrid.analysis import compare
+    from fgrid.registry import TaskRegistry
+
+    env = redis_env(data_dir, server)
+    app = app_of(env)
+    requests = mix_kwargs(analysis_mix, 2)
+    # The comparison's chord as compare_players builds it (no worker yet): its parts are published and recorded.
+    parts = [app.signature(config.TASK_ANALYZE, kwargs=kw) for kw in requests]
+    ranking = chord(parts)(app.signature(config.TASK_RANK, kwargs={"slots": 1}))
+    ranking_id, group, part_ids = ranking.id, ranking.parent.id, [part.id for part in ranking.parent.results]
+    for result in (ranking, *ranking.parent.results):
+        app.backend.remove_pending_result(result)  # unsubscribed now, while Redis is up (not at exit)
+    redis = server.client()
+    assert redis.llen("matchups") == 2
+    redis.delete("matchups")  # taken by a worker ...
+    for index, (part_id, kw) in enumerate(zip(part_ids, requests, strict=True)):
+        # ... which ran both, stored their results and was killed before counting them in the chord.
+        request = Context(id=part_id, group=group, group_index=index, task=config.TASK_ANALYZE, args=[],
+                          kwargs=kw, hostname="dead@host", retries=0, delivery_info={"routing_key": "matchups"})
+        app.backend.store_result(part_id, expected_for(analysis_mix, kw), "SUCCESS", request=request)
+    assert redis.llen("analysis") == 0  # the ranking is never published: the chord waits for good
+
+    broker, conn = recovery.broker_for(app)
+    try:
+        later = time.time() + recovery.SUBMIT_GRACE + 1
+        done = recovery.recovery_pass(app, broker, {}, now=later)
+        assert sorted(done.counted) == sorted(part_ids)
+        assert redis.llen("analysis") == 1  # the ranking, published once
+        for part_id in part_ids:  # counting again changes nothing
+            recovery.count_chord_part(app, part_id, TaskRegistry(app).lookup(part_id))
+        assert redis.llen("analysis") == 1
+        assert not recovery.recovery_pass(app, broker, {}, now=later + 1).counted
+    finally:
+        conn.release()
+
+    workers(env, "-c", "1")
+    wait_for(lambda: metas(env, [ranking_id])[ranking_id]["status"] == "SUCCESS", 30, "the ranking")
+    expected = json.loads(json.dumps(compare.rank([expected_for(analysis_mix, kw) for kw in requests], slots=1)))
+    assert metas(env, [ranking_id])[ranking_id]["result"] == expected
