@@ -61,9 +61,17 @@ def test_ai_queue_trains_predicts_grades_and_survives_a_killed_training(data_dir
     assert all(g["grade"] in ("A+", "A", "B", "C", "D", "F") or g["grade"][0] in "ABCDF" for g in grades)
 
     # A second training, killed midway: the first model stays the latest and keeps serving.
+    from fgrid import client
+    from fgrid.config import Settings
+
     second = run_json(["train", "--seasons", "2022", "--json"], env)
-    assert wait_until(lambda: run_json(["status", second["task_id"], "--json"], env)["status"] != "PENDING", 60)
-    time.sleep(3)
+    settings = Settings.from_env(env)
+
+    def fitting() -> bool:  # past building the features, not yet saving: the models are being fit
+        info = client.task_state(settings, second["task_id"])
+        return info["state"] == "PROGRESS" and 5 <= (info["progress"] or {}).get("percent", 0) < 90
+
+    assert wait_until(fitting, 60, interval=0.02), client.task_state(settings, second["task_id"])
     worker.signal(signal.SIGKILL)
     worker.proc.wait(10)
     models = run_json(["model", "list", "--json"], env)
