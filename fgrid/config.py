@@ -39,6 +39,9 @@ TASK_AI_TRAIN = "fgrid.ai.train"
 TASK_AI_PREDICT = "fgrid.ai.predict"
 TASK_AI_GRADE = "fgrid.ai.grade"
 TASK_AI_SLATE = "fgrid.ai.slate"
+#: Celery's task that completes a chord on a result store without native chords (the embedded file store): fgrid
+#: records it so that recovery can publish it again, and does not list it among the tasks.
+TASK_CHORD_UNLOCK = "celery.chord_unlock"
 
 #: How long results, and fgrid's record of submitted task ids, are kept (seconds): one day.
 DEFAULT_RESULT_EXPIRES = 24 * 3600

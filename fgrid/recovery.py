@@ -324,6 +324,19 @@ def count_chord_part(app: Celery, task_id: str, record: dict[str, Any] | None) -
     return True
 
 
+def _chord_unlocked(app: Celery, record: dict[str, Any]) -> bool:
+    """Whether ``record`` is Celery's chord-unlock task whose chord is done (the task stores no result of its own:
+    its chord's callback, the comparison's ranking, has a final state)."""
+    if record.get("name") != config.TASK_CHORD_UNLOCK:
+        return False
+    body = (record.get("message") or {}).get("body")
+    try:
+        callback_id = body[0][1]["options"]["task_id"]
+    except (TypeError, IndexError, KeyError):
+        return False
+    return task_metas(app, [callback_id])[callback_id]["status"] in FINAL_STATES
+
+
 def _chord_part(app: Celery, record: dict[str, Any] | None) -> tuple[Any, dict[str, Any], dict[str, Any]] | None:
     backend = app.backend
     message = (record or {}).get("message") or {}
@@ -433,7 +446,7 @@ def recovery_pass(app: Celery, broker: RedisBroker | FileBroker, suspects: dict[
         if now - first_seen < CONFIRM_DELAY:
             continue
         record = registry.lookup(task_id)
-        if record is None:
+        if record is None or _chord_unlocked(app, record):
             registry.close([task_id])
             continue
         if metas[task_id]["status"] == "PROGRESS" and metas[task_id].get("name") == record.get("name"):

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fgrid import config
+
 if TYPE_CHECKING:
     from celery import Celery
 
@@ -143,7 +145,10 @@ class TaskRegistry:
                 (folder.parent / OPEN_FOLDER / task_id).unlink(missing_ok=True)
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The most recently submitted tasks, newest first."""
+        """The most recently submitted tasks, newest first (not Celery's chord-unlock steps, recorded for recovery)."""
+        return [e for e in self._recent(limit) if e.get("name") != config.TASK_CHORD_UNLOCK]
+
+    def _recent(self, limit: int) -> list[dict[str, Any]]:
         client = self._redis
         if client is not None:
             ids = [i.decode() if isinstance(i, bytes) else i for i in client.zrevrange(INDEX_KEY, 0, limit - 1)]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from fgrid import config
+
 if TYPE_CHECKING:
     from celery import Celery
 
@@ -15,6 +17,9 @@ _state: dict[str, Any] = {}
 SUMMARY_CHARS = 120
 #: Message header set by fgrid's client on tasks it has already recorded.
 RECORDED_HEADER = "fgrid_recorded"
+#: Tasks recorded when published by other clients (name prefixes): fgrid's, and the task that completes a chord on
+#: the embedded default's file store (it waits in its worker's memory between polls, so a killed worker would lose it).
+RECORDED_TASKS = ("fgrid.", config.TASK_CHORD_UNLOCK)
 
 
 def connect(app: Celery) -> None:
@@ -34,7 +39,7 @@ def _record_submitted(sender: str | None = None, headers: dict | None = None, ro
                       body: Any = None, exchange: str = "", **_: Any) -> None:
     # Tasks published by other clients (`celery call`, a chord's subtasks); fgrid's own client records first and
     # marks the message, so that a failure to record stops the submission (Celery only logs a handler's error).
-    if not sender or not sender.startswith("fgrid.") or not headers or headers.get(RECORDED_HEADER):
+    if not sender or not sender.startswith(RECORDED_TASKS) or not headers or headers.get(RECORDED_HEADER):
         return
     from fgrid.registry import TaskRegistry
 

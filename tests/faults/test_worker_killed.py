@@ -286,3 +286,31 @@ def test_a_chord_part_stored_by_a_worker_killed_before_counting_it_still_complet
     wait_for(lambda: metas(env, [ranking_id])[ranking_id]["status"] == "SUCCESS", 30, "the ranking")
     expected = json.loads(json.dumps(compare.rank([expected_for(analysis_mix, kw) for kw in requests], slots=1)))
     assert metas(env, [ranking_id])[ranking_id]["result"] == expected
+
+
+def test_embedded_sigkill_during_comparisons_loses_none(data_dir, workers, analysis_mix):
+    """On the file result store a comparison's chord completes through Celery's ``celery.chord_unlock`` task, which
+    polls the parts every second, waiting in its worker's memory between polls: fgrid records it too, so the
+    ranking comes even when the worker holding it is killed."""
+    from fgrid.analysis import compare
+
+    env = base_env(data_dir)
+    w1 = workers(env, "-c", "2")
+    keys = mix_kwargs(analysis_mix, 60)
+    requests = [keys[i:i + 3] for i in range(0, 60, 3)]
+    ids = submit_many(env, "fgrid.compare_players", [{"requests": r, "slots": 1} for r in requests])
+    wait_for(lambda: "celery.chord_unlock" in w1.text(), 60, "a chord waiting to be unlocked", interval=0.05)
+    killpg(w1)
+    killed_at = time.monotonic()
+    assert count_final(env, ids) < len(ids)
+    w2 = workers(env, "-c", "2")
+    wait_for(lambda: count_final(env, ids) == len(ids), 90, "every comparison", interval=0.5)
+    found = metas(env, ids)
+    assert {m["status"] for m in found.values()} == {"SUCCESS"}
+    for task_id, reqs in zip(ids, requests, strict=True):
+        expected = json.loads(json.dumps(compare.rank([expected_for(analysis_mix, r) for r in reqs], slots=1)))
+        assert found[task_id]["result"] == expected, task_id
+    listed = json.loads(run_fgrid(["tasks", "--json", "--limit", "500"], env).stdout)["tasks"]
+    assert {row["name"] for row in listed} <= {"fgrid.compare_players", "fgrid.analyze_player", "fgrid.rank_comparison"}
+    report("sigkill during comparisons (embedded)", comparisons=len(ids),
+           all_done_after_kill_s=round(time.monotonic() - killed_at, 1), recovered=len(recovered_ids(w2.text())))
