@@ -3,6 +3,7 @@
 Layout of ``nfl_dir``::
 
     versions/<stamp>/{stats,schedules,players}.parquet, meta.json   one complete, never-modified version each
+    versions/<stamp>/snapshot/                                       its analysis indexes (fgrid.analysis.snapshot)
     current -> versions/<stamp>                                      symlink, flipped atomically by a sync
 
 A sync builds everything in memory first (so bad input changes nothing), writes ``versions/<stamp>.tmp/``,
