@@ -27,6 +27,8 @@ DataDirOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 WatchOption = Annotated[bool, typer.Option("--watch", help="Refresh a live table until Ctrl-C.")]
 IntervalOption = Annotated[float, typer.Option("--interval", help="Seconds between refreshes.", min=0.2, max=60)]
+InspectTimeoutOption = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the workers' answers.",
+                                                     min=0.1, max=60)]
 #: Seconds between refreshes of ``--watch`` and ``top``.
 REFRESH_SECONDS = 1.0
 
@@ -59,6 +61,7 @@ def tasks(
 def queues(
     watch: WatchOption = False,
     interval: IntervalOption = REFRESH_SECONDS,
+    timeout: InspectTimeoutOption = config.INSPECT_TIMEOUT,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -67,25 +70,26 @@ def queues(
 
     settings = _settings(data_dir, watch, as_json)
     if watch:
-        _watch(lambda: render_ops.queues_table(ops.list_queues(settings)), interval)
+        _watch(lambda: render_ops.queues_table(ops.list_queues(settings, timeout)), interval)
     elif as_json:
-        _print_json({"queues": ops.list_queues(settings)})
+        _print_json({"queues": ops.list_queues(settings, timeout)})
     else:
-        _console().print(render_ops.queues_table(ops.list_queues(settings)))
+        _console().print(render_ops.queues_table(ops.list_queues(settings, timeout)))
 
 
-def workers(as_json: JsonOption = False, data_dir: DataDirOption = None) -> None:
+def workers(timeout: InspectTimeoutOption = config.INSPECT_TIMEOUT, as_json: JsonOption = False,
+            data_dir: DataDirOption = None) -> None:
     """Show the running workers: queues, pool, concurrency, active and processed tasks, uptime, memory."""
     from fgrid import ops, render_ops
 
-    rows = ops.inspect_workers(_settings(data_dir))
+    rows = ops.inspect_workers(_settings(data_dir), timeout)
     if as_json:
         _print_json({"workers": rows})
     elif rows:
         _console().print(render_ops.workers_table(rows))
     else:
-        _console(stderr=True).print(f"no worker answered within {ops.INSPECT_TIMEOUT:g} s; "
-                                    "start one with `fgrid worker`")
+        _console(stderr=True).print(f"no worker answered within {timeout:g} s; start one with `fgrid worker` "
+                                    "(or wait longer: --timeout)")
 
 
 def cancel(

@@ -43,6 +43,10 @@ TASK_AI_SLATE = "fgrid.ai.slate"
 #: records it so that recovery can publish it again, and does not list it among the tasks.
 TASK_CHORD_UNLOCK = "celery.chord_unlock"
 
+#: Seconds `fgrid workers`, `queues`, `top`, `doctor` and `cancel` wait for the workers to answer by default (as
+#: `celery inspect`); `--timeout` changes it for `workers` and `queues`.
+INSPECT_TIMEOUT = 1.0
+
 #: How long results, and fgrid's record of submitted task ids, are kept (seconds): one day.
 DEFAULT_RESULT_EXPIRES = 24 * 3600
 #: Seconds a command waits for the broker or result store before it reports them unreachable.

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from celery import Celery
 
 #: Seconds to wait for workers to answer a remote-control request.
-INSPECT_TIMEOUT = 1.0
+INSPECT_TIMEOUT = config.INSPECT_TIMEOUT
 #: Tasks listed by default, and the most ``fgrid tasks`` reads from the index when filtering.
 DEFAULT_LIMIT = 20
 MAX_SCAN = 1000

@@ -184,8 +184,9 @@ def test_workers_queues_and_cancel_on_the_embedded_broker(data_dir, start_worker
     waiting = client.submit(Settings.from_env(env), config.TASK_AI_PREDICT, {"player": "x"})
     assert len(list((data_dir / "broker" / "queue").glob("*.ai.msg"))) == 1
 
-    workers, queues = run_all(env, ["workers", "--json"], ["queues", "--json"])
-    (row,) = parse(workers)["workers"]  # remote control works over the file broker's fanout
+    # Remote control works over the file broker's fanout (polled: on a busy machine a reply can take over 1 s).
+    workers, queues = run_all(env, ["workers", "--json", "--timeout", "5"], ["queues", "--json", "--timeout", "5"])
+    (row,) = parse(workers)["workers"]
     assert row["hostname"].startswith("w1@") and row["queues"] == ["analysis", "matchups"]
     assert row["concurrency"] == 1
     queues = {q["queue"]: q for q in parse(queues)["queues"]}
