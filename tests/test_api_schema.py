@@ -12,8 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import schemathesis
+import schemathesis.generation.jsonschema.builder  # noqa: F401 - imported here, see below
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+# schemathesis imports its JSON-schema strategies lazily, deep inside the first test's call stack, where pytest
+# rewrites them (schemathesis is a pytest plugin) and CPython 3.11.7's compile() can fail with "AST constructor
+# recursion depth mismatch" (a bug of its recursion tracking): importing them at collection, near the stack's base,
+# avoids that.
 
 from tests.conftest import redis_env
 from tests.test_api import serve  # noqa: F401 - the fixture that runs a real server process
