@@ -324,6 +324,13 @@ def count_chord_part(app: Celery, task_id: str, record: dict[str, Any] | None) -
     return True
 
 
+def _fanned_out(app: Celery, registry: TaskRegistry, task_id: str) -> bool:
+    """Whether a task in PROGRESS published every part it stored the id of (each part is recorded as published)."""
+    progress = app.backend.get_task_meta(task_id, cache=False).get("result")
+    children = progress.get("children") if isinstance(progress, dict) else None
+    return bool(children) and all(registry.lookup(child) is not None for child in children)
+
+
 def _chord_unlocked(app: Celery, record: dict[str, Any]) -> bool:
     """Whether ``record`` is Celery's chord-unlock task whose chord is done (the task stores no result of its own:
     its chord's callback, the comparison's ranking, has a final state)."""
@@ -449,9 +456,11 @@ def recovery_pass(app: Celery, broker: RedisBroker | FileBroker, suspects: dict[
         if record is None or _chord_unlocked(app, record):
             registry.close([task_id])
             continue
-        if metas[task_id]["status"] == "PROGRESS" and metas[task_id].get("name") == record.get("name"):
+        if (metas[task_id]["status"] == "PROGRESS" and metas[task_id].get("name") == record.get("name")
+                and _fanned_out(app, registry, task_id)):
             # A task that fanned out and replaced itself (compare): its parts are tracked on their own, and the
-            # step that finishes it is recorded under its id when it is published.
+            # step that finishes it is recorded under its id when it is published. (One killed after storing its
+            # parts' ids but before publishing them all is published again, below.)
             continue
         del suspects[task_id]
         if _count_requeue(registry, task_id, record) > MAX_REQUEUES:

@@ -314,3 +314,31 @@ def test_embedded_sigkill_during_comparisons_loses_none(data_dir, workers, analy
     assert {row["name"] for row in listed} <= {"fgrid.compare_players", "fgrid.analyze_player", "fgrid.rank_comparison"}
     report("sigkill during comparisons (embedded)", comparisons=len(ids),
            all_done_after_kill_s=round(time.monotonic() - killed_at, 1), recovered=len(recovered_ids(w2.text())))
+
+
+def test_a_comparison_killed_before_publishing_its_parts_is_published_again(data_dir, server, workers, analysis_mix):
+    """A comparison stores PROGRESS with its parts' ids, then publishes them; killed in between, it is published
+    again (its parts were never recorded), and ends with its ranking."""
+    from fgrid import config, recovery
+    from fgrid.analysis import compare
+
+    env = redis_env(data_dir, server)
+    app = app_of(env)
+    requests = mix_kwargs(analysis_mix, 3)
+    (task_id,) = submit_many(env, config.TASK_COMPARE, [{"requests": requests, "slots": 1}])
+    redis = server.client()
+    redis.delete("analysis")  # taken by a worker, which stored PROGRESS and was killed before publishing the parts
+    app.backend.store_result(task_id, {"done": 0, "total": 3, "children": ["never-1", "never-2", "never-3"]},
+                             "PROGRESS")
+    broker, conn = recovery.broker_for(app)
+    try:
+        suspects: dict[str, float] = {}
+        later = time.time() + recovery.SUBMIT_GRACE + 1
+        assert not recovery.recovery_pass(app, broker, suspects, now=later).requeued  # first seen nowhere
+        assert recovery.recovery_pass(app, broker, suspects, now=later + recovery.CONFIRM_DELAY).requeued == [task_id]
+    finally:
+        conn.release()
+    workers(env, "-c", "1")
+    wait_for(lambda: metas(env, [task_id])[task_id]["status"] == "SUCCESS", 30, "the comparison")
+    expected = json.loads(json.dumps(compare.rank([expected_for(analysis_mix, r) for r in requests], slots=1)))
+    assert metas(env, [task_id])[task_id]["result"] == expected
