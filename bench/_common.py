@@ -13,29 +13,32 @@ import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+if str(REPO) not in sys.path:  # the helpers the tests use too (tests/support), for bench/run and each measure alone
+    sys.path.insert(0, str(REPO))
+
+from tests.support import processes
+from tests.support.data import SharedDataMissing, shared_data_dir
+from tests.support.servers import RedisServer
+
 RESULTS = BENCH / "results"
 PYTHON = sys.executable
 #: The worker flags fgrid's worker and the bare Celery worker both get (fgrid's defaults, spelled out).
 QUEUES = "matchups,analysis,ai"
 WORKER_FLAGS = ["-Q", QUEUES, "--loglevel", "INFO", "--max-tasks-per-child", "1000"]
-#: Variables that would point a subprocess at another broker, or change how Python starts.
-_DROPPED_ENV = ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL", "FGRID_DEBUG", "FGRID_DATA_DIR",
-                "PYTHONDONTWRITEBYTECODE", "PYTHONPATH")
+#: Variables that would change how Python starts (the broker's are dropped by processes.base_env).
+_DROPPED_ENV = ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")
 MiB = 1024 * 1024
 
 
@@ -121,92 +124,13 @@ def load_average() -> list[float]:
 # Processes
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """A private redis-server on a free loopback port, in its own folder (never the shared 6379)."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisServer:
-        exe = shutil.which("redis-server")
-        if exe is None:
-            raise SystemExit("bench: redis-server is not installed (apt-get install redis-server)")
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder), "--save", "",
-             "--appendonly", "no", "--logfile", str(self.folder / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def flush(self) -> None:
-        import redis
-
-        client = redis.Redis(host="127.0.0.1", port=self.port)
-        try:
-            client.flushall()
-        finally:
-            client.close()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-class Proc:
-    """A subprocess in its own process group, logging to a file; stopped (group and all) by :meth:`stop`."""
+class Proc(processes.Process):
+    """A subprocess in its own process group, logging to a file, started at once; :func:`stop_all` stops it."""
 
     def __init__(self, argv: list[str], env: dict[str, str], log: Path, cwd: Path = REPO):
-        log.parent.mkdir(parents=True, exist_ok=True)
-        self.log = log
-        self.argv = argv
-        self.started = time.perf_counter()
-        self.started_wall = time.time()
-        with open(log, "ab") as out:
-            self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
-                                         start_new_session=True)
+        super().__init__(argv, env, log, cwd)
+        self.spawn()
         _LIVE.append(self)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_for(self, needle: str, timeout: float = 60) -> float:
-        """Wait until ``needle`` is in the log; return the seconds since the process started."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if needle in self.text():
-                return time.perf_counter() - self.started
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.argv[2:5]} exited ({self.proc.returncode}): {self.text()[-2000:]}")
-            time.sleep(0.01)
-        raise RuntimeError(f"{self.argv[2:5]}: no {needle!r} after {timeout} s: {self.text()[-2000:]}")
 
     def logged_at(self, needle: str) -> float | None:
         """Seconds from the start to the first log line containing ``needle`` (by the line's own timestamp)."""
@@ -220,15 +144,7 @@ class Proc:
         return None
 
     def stop(self, timeout: float = 20) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            except ProcessLookupError:
-                pass
+        super().stop(timeout)
         if self in _LIVE:
             _LIVE.remove(self)
 
@@ -306,13 +222,12 @@ def own_cpu() -> float:
 # The bench context
 
 
-def shared_data_dir() -> Path:
+def shared_data() -> Path:
     """The real nflverse files: ``$FGRID_SHARED_DATA`` or the repository's ``../shared/data/nfl``."""
-    env = os.environ.get("FGRID_SHARED_DATA")
-    path = Path(env) if env else REPO.parent / "shared" / "data" / "nfl"
-    if not path.is_dir():
-        raise SystemExit(f"bench: no shared NFL data at {path}; set FGRID_SHARED_DATA")
-    return path
+    try:
+        return shared_data_dir()
+    except SharedDataMissing as exc:
+        raise SystemExit(f"bench: {exc}") from None
 
 
 def fgrid_argv(*args: str) -> list[str]:
@@ -353,9 +268,9 @@ class Bench:
     def base_env(self, data_dir: Path | None = None, **extra: str) -> dict[str, str]:
         """An environment with no inherited broker settings, bytecode caching on (as an installed program runs),
         and ``data_dir`` as fgrid's data folder. (Workers of bench/ apps run in bench/, which puts it on their path.)"""
-        env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
-        env.update({"FGRID_DATA_DIR": str(data_dir or self.data_dir), "PYTHONUNBUFFERED": "1", "COLUMNS": "160"})
-        env.update(extra)
+        env = processes.base_env(data_dir or self.data_dir, **extra)
+        for name in _DROPPED_ENV:
+            env.pop(name, None)
         return env
 
     def redis_env(self, **extra: str) -> dict[str, str]:
@@ -372,7 +287,7 @@ class Bench:
         if self.sync_seconds is None:
             env = self.base_env()
             started = time.perf_counter()
-            result = subprocess.run(fgrid_argv("data", "sync", "--from", str(shared_data_dir()), "--json"),
+            result = subprocess.run(fgrid_argv("data", "sync", "--from", str(shared_data()), "--json"),
                                     env=env, capture_output=True, text=True, cwd=REPO, timeout=300)
             self.sync_seconds = time.perf_counter() - started
             if result.returncode != 0:
@@ -404,7 +319,7 @@ class Bench:
         proc = Proc(fgrid_argv("worker", "-n", f"fgrid{self._workers}@%h", "-c", str(concurrency)),
                     env, self._log("fgrid-worker"))
         if wait:
-            proc.wait_for(" ready.")
+            proc.wait_for_log(" ready.")
         return proc
 
     def bare_worker(self, env: dict[str, str], concurrency: int = 2, wait: bool = True) -> Proc:
@@ -413,7 +328,7 @@ class Bench:
                      f"bare{self._workers}@%h", "-c", str(concurrency)], env, self._log("bare-worker"),
                     cwd=BENCH)
         if wait:
-            proc.wait_for(" ready.")
+            proc.wait_for_log(" ready.")
         return proc
 
     # -- data ---------------------------------------------------------------------------------------------------
@@ -430,7 +345,7 @@ class Bench:
 def real_combos(data_dir: Path, n: int = 50, season: int | None = None) -> list[dict[str, Any]]:
     import polars as pl
 
-    from fgrid import client
+    from fgrid.service import resolve
     from fgrid.analysis import data
     from fgrid.config import Settings
 
@@ -438,10 +353,9 @@ def real_combos(data_dir: Path, n: int = 50, season: int | None = None) -> list[
     ds = data.load(settings.nfl_dir)
     stats = ds.stats
     season = season or int(stats["season"].max())
-    opp = "opponent" if "opponent" in stats.columns else "opponent_team"
     rows = (stats.filter((pl.col("season") == season) & pl.col("position").is_in(["QB", "RB", "WR", "TE"])
-                         & pl.col(opp).is_not_null() & (pl.col("week") <= 18))
-            .select("player_id", "position", pl.col(opp).alias("opponent"), "season", "week")
+                         & pl.col("opponent").is_not_null() & (pl.col("week") <= 18))
+            .select("player_id", "position", "opponent", "season", "week")
             .sort("player_id", "week"))
     # Spread the picks over positions and weeks, deterministically: the same n requests in every run.
     per_pos = {pos: rows.filter(pl.col("position") == pos) for pos in ("QB", "RB", "WR", "TE")}
@@ -453,7 +367,7 @@ def real_combos(data_dir: Path, n: int = 50, season: int | None = None) -> list[
                 break
             row = frame.row((i * 7919 + len(picks) * 104729) % frame.height, named=True)
             try:
-                picks.append(client.resolve_analyze(settings, player=row["player_id"], opponent=row["opponent"],
+                picks.append(resolve.analyze_request(settings, player=row["player_id"], opponent=row["opponent"],
                                                     season=row["season"], week=row["week"]))
             except Exception:  # noqa: BLE001 - a row the engine does not cover (e.g. a player traded that week)
                 continue
@@ -563,14 +477,3 @@ def standalone(name: str, func: Callable[[Bench], Measure]) -> None:
     print_table([measure], f"fgrid bench: {name}")
     write_json(to_json([measure], started, args.quick), RESULTS / f"{name}.json")
     sys.exit(1 if measure.error else 0)
-
-
-@contextmanager
-def timed() -> Iterator[list[float]]:
-    """``with timed() as t: ...`` then ``t[0]`` is the block's duration in seconds."""
-    out: list[float] = []
-    started = time.perf_counter()
-    try:
-        yield out
-    finally:
-        out.append(time.perf_counter() - started)

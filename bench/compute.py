@@ -44,13 +44,12 @@ def week_pairs(ds: Any, n: int = 10) -> tuple[list[tuple[str, str]], int, int]:
     import polars as pl
 
     stats = ds.stats
-    opp = "opponent" if "opponent" in stats.columns else "opponent_team"
     season = int(stats["season"].max())
     week = 10
     rows = (stats.filter((pl.col("season") == season) & (pl.col("week") == week)
                          & pl.col("position").is_in(["QB", "RB", "WR", "TE"]))
             .sort("fantasy_points_ppr", descending=True)
-            .select("player_id", opp))
+            .select("player_id", "opponent"))
     pairs = [(r[0], r[1]) for r in rows.head(n).iter_rows()]
     return pairs, season, week
 

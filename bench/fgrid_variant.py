@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from fgrid.celery_app import create_app
+from fgrid.app import create_app
 
 app = create_app()
 app.conf.update(json.loads(os.environ.get("FGRID_BENCH_CONF") or "{}"))

@@ -22,7 +22,8 @@ SETTLE_S = 3.0
 def run(bench: Bench) -> Measure:
     from bare_app import make_app
 
-    from fgrid import client, config
+    from fgrid import config
+    from fgrid.service import lifecycle
 
     measure = Measure("memory")
     env = bench.redis_env()
@@ -42,9 +43,9 @@ def run(bench: Bench) -> Measure:
     bench.redis.flush()
     worker = bench.fgrid_worker(env)
     settings = bench.settings(env)
-    ids = [client.submit(settings, config.TASK_ANALYZE, combos[i % len(combos)]) for i in range(TASKS)]
+    ids = [lifecycle.submit(settings, config.TASK_ANALYZE, combos[i % len(combos)]) for i in range(TASKS)]
     for task_id in ids:
-        client.wait(settings, task_id, timeout=60)
+        lifecycle.wait(settings, task_id, timeout=60)
     time.sleep(SETTLE_S)
     fgrid = tree_pss(worker.pid)
     worker.stop()

@@ -28,13 +28,14 @@ CHUNK = 10
 
 def fgrid_round_trips(settings: Any, combos: list[dict[str, Any]], n: int, start: int = 0) -> list[float]:
     """Seconds of ``n`` analyses, each submitted and awaited as ``fgrid analyze-player --wait`` does."""
-    from fgrid import client, config
+    from fgrid import config
+    from fgrid.service import lifecycle
 
     out = []
     for i in range(start, start + n):
         started = time.perf_counter()
-        task_id = client.submit(settings, config.TASK_ANALYZE, combos[i % len(combos)])
-        info = client.wait(settings, task_id, timeout=60)
+        task_id = lifecycle.submit(settings, config.TASK_ANALYZE, combos[i % len(combos)])
+        info = lifecycle.wait(settings, task_id, timeout=60)
         out.append(time.perf_counter() - started)
         if info["state"] != "SUCCESS":
             raise RuntimeError(f"analysis {task_id} ended {info['state']}: {info.get('error')}")
@@ -72,7 +73,7 @@ def run(bench: Bench) -> Measure:
     times: dict[str, list[float]] = {"bare": [], "fgrid": []}
     try:
         for worker in workers:
-            worker.wait_for(" ready.")
+            worker.wait_for_log(" ready.")
         bare_round_trips(bare, WARM_UP)
         fgrid_round_trips(settings, combos, WARM_UP)
         for chunk in range(0, n_redis, CHUNK):

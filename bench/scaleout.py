@@ -23,12 +23,13 @@ QUICK_WEEKS = 10
 
 
 def backtest_once(settings: Any, season: int, weeks: list[int]) -> tuple[float, int]:
-    from fgrid import client, config
+    from fgrid import config
+    from fgrid.service import lifecycle
 
     started = time.perf_counter()
-    task_id = client.submit(settings, config.TASK_BACKTEST,
+    task_id = lifecycle.submit(settings, config.TASK_BACKTEST,
                             {"season": season, "weeks": weeks, "scoring": "ppr", "refit": True})
-    info = client.wait(settings, task_id, timeout=600)
+    info = lifecycle.wait(settings, task_id, timeout=600)
     elapsed = time.perf_counter() - started
     if info["state"] != "SUCCESS":
         raise RuntimeError(f"backtest {task_id} ended {info['state']}: {info.get('error')}")
@@ -39,12 +40,12 @@ def backtest_once(settings: Any, season: int, weeks: list[int]) -> tuple[float, 
 
 def week_costs(bench: Bench) -> dict[str, Any]:
     """Seconds of a few weeks' refit backtest in this process, data loaded and warmed (what one week task does)."""
-    from fgrid.analysis import backtest, data, features, matchup
+    from fgrid.analysis import backtest, data, feature_store, matchup
     from fgrid.config import Settings
 
     ds = data.load(Settings.from_env({"FGRID_DATA_DIR": str(bench.ensure_data())}).nfl_dir)
     matchup.warm(ds, ("ppr",))
-    season = features.store(ds, "ppr").last_stats_season
+    season = feature_store.store(ds, "ppr").last_stats_season
     weeks = backtest.season_weeks(ds, season, "ppr")
     backtest.run_week(ds, season, weeks[0], "ppr", refit=True)  # imports and anything built lazily on first use
     timed = [weeks[-1]] if bench.quick else [weeks[0], weeks[len(weeks) // 2], weeks[-1]]

@@ -57,15 +57,16 @@ def by_hand(cmds: dict[str, list[str]], env: dict[str, str], runs: int) -> dict[
 
 def first_task_seconds(bench: Bench, kind: str) -> dict[str, float]:
     """Queue one task, launch a worker, and time launch -> the task's result (and -> the worker's ready line)."""
-    from fgrid import client, config
+    from fgrid import config
+    from fgrid.service import lifecycle
 
     env = bench.redis_env()
     bench.redis.flush()
     if kind == "fgrid":
         settings = bench.settings(env)
-        task_id = client.submit(settings, config.TASK_ANALYZE, bench.combos(1)[0])
+        task_id = lifecycle.submit(settings, config.TASK_ANALYZE, bench.combos(1)[0])
         worker = bench.fgrid_worker(env, wait=False)
-        info = client.wait(settings, task_id, timeout=120)
+        info = lifecycle.wait(settings, task_id, timeout=120)
         done = time.perf_counter() - worker.started
         if info["state"] != "SUCCESS":
             raise RuntimeError(f"first analysis ended {info['state']}: {info.get('error')}")
@@ -79,7 +80,7 @@ def first_task_seconds(bench: Bench, kind: str) -> dict[str, float]:
         result.get(timeout=120)
         done = time.perf_counter() - worker.started
         app.close()
-    worker.wait_for(" ready.")
+    worker.wait_for_log(" ready.")
     ready = worker.logged_at(" ready.")
     worker.stop()
     return {"first_task_s": done, "ready_line_s": ready}

@@ -44,12 +44,14 @@ def run_bare(app: Any, name: str, n: int, kwargs: dict | None = None) -> dict[st
 
 
 def run_fgrid(settings: Any, combos: list[dict[str, Any]], n: int) -> dict[str, float]:
-    from fgrid import client, config
+    from fgrid import config
+    from fgrid.app import get_app
+    from fgrid.service import lifecycle
 
     started = time.perf_counter()
-    ids = [client.submit(settings, config.TASK_ANALYZE, combos[i % len(combos)]) for i in range(n)]
+    ids = [lifecycle.submit(settings, config.TASK_ANALYZE, combos[i % len(combos)]) for i in range(n)]
     submitted = time.perf_counter()
-    failed = [info for info in (client.wait(settings, task_id, timeout=300) for task_id in ids)
+    failed = [info for info in (lifecycle.wait(settings, task_id, timeout=300) for task_id in ids)
               if info["state"] != "SUCCESS"]
     total = time.perf_counter() - started
     if failed:
@@ -98,10 +100,11 @@ class Side:
             if warm_up:
                 run_bare(self.app, name, WARM_UP, kwargs)
             return self._counted(lambda: run_bare(self.app, name, n, kwargs), n)
-        from fgrid import client
+        from fgrid.app import get_app
+        from fgrid.service import lifecycle
 
         settings = Settings.from_env(self.env)
-        app = client.app_for(settings)  # built once per side and round (the client's app follows the settings)
+        app = get_app(settings)  # built once per side and round (the client's app follows the settings)
         if self.conf:
             app.conf.update(self.conf)
         if warm_up:
@@ -142,7 +145,7 @@ def run(bench: Bench) -> Measure:
     processes: dict[str, int] = {}
     try:
         for side in sides:
-            side.worker.wait_for(" ready.")
+            side.worker.wait_for_log(" ready.")
         for round_ in range(rounds):
             for side in sides if round_ % 2 == 0 else sides[::-1]:
                 runs[side.name].append(side.run(n, combos))

@@ -1,7 +1,7 @@
 """The seed's HTTP API on fgrid's job system: queue analyses, read a task's status, check health.
 
 Endpoints are plain ``def`` functions: FastAPI runs them in its threadpool, so blocking Celery and Redis calls never
-stall the event loop. Requests are validated by the CLI's own code (:mod:`fgrid.client`), and fgrid's exceptions
+stall the event loop. Requests are validated by the service layer the CLI uses too (:mod:`fgrid.service`), and fgrid's exceptions
 become status codes in one handler. Building the app reads the environment once and connects to nothing.
 
 Serve it with ``fgrid serve``, ``uvicorn fgrid.api:app`` or
@@ -24,32 +24,37 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fgrid import __version__, client, config
-from fgrid.config import Settings, mask_url
+from fgrid import __version__, config
+from fgrid.app import get_app
+from fgrid.broker import connection
+from fgrid.config import Settings
 from fgrid.errors import (
     FgridError,
     InputError,
     NoDataError,
+    NoModelError,
     TransientDataError,
     UnavailableError,
     UnknownTaskError,
 )
+from fgrid.service import health as health_service
+from fgrid.service import lifecycle, resolve
 
 log = logging.getLogger("fgrid.api")
 
 #: Largest request body accepted (bytes); larger ones are refused with 413 before an endpoint reads them.
 MAX_BODY_BYTES = 64 * 1024
-#: Seconds the health check waits for workers to answer a ping.
-WORKER_PING_TIMEOUT = 1.0
 HEALTH_PATH = "/api/health"
 EXAMPLE_TASK_ID = "3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21"
 #: Paths served without the bearer token: the health check (for load balancers) and the API's own documentation.
 OPEN_PATHS = frozenset({HEALTH_PATH, "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 #: fgrid's exceptions and their status codes, most specific first. Missing data on the server is not the
-#: client's fault (503, like an unreachable broker); any other FgridError is the server's (500).
+#: client's fault (503, like an unreachable broker); no trained model is a conflict with the server's state (409,
+#: until someone trains one); any other FgridError is the server's (500).
 STATUS_CODES: tuple[tuple[type[FgridError], int], ...] = (
     (UnknownTaskError, 404),
+    (NoModelError, 409),
     (NoDataError, 503),
     (InputError, 400),
     (UnavailableError, 503),
@@ -172,6 +177,10 @@ SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: _error(f"Request body larger than {MAX_BODY_BYTES} bytes."),
     503: _UNAVAILABLE,
 }
+AI_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **SUBMIT_RESPONSES,
+    409: _error("No trained ai model on the server: run `fgrid train` first."),
+}
 STATUS_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _error("Malformed task id (not a UUID)."),
     401: _UNAUTHORIZED,
@@ -208,13 +217,13 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
     secured = [Depends(HTTPBearer(auto_error=False, description="FGRID_API_TOKEN"))] if token else []
 
     def queued(task_name: str, kwargs: dict[str, Any]) -> TaskQueued:
-        return TaskQueued(task_id=client.submit(settings, task_name, kwargs), status="queued")
+        return TaskQueued(task_id=lifecycle.submit(settings, task_name, kwargs), status="queued")
 
     @api.post("/api/tasks/analyze-player", status_code=202, response_model=TaskQueued, responses=SUBMIT_RESPONSES,
               dependencies=secured, tags=["tasks"])
     def analyze_player(body: AnalyzeRequest) -> TaskQueued:
         """Queue a matchup analysis of one player against one opponent (queue `matchups`)."""
-        kwargs = client.resolve_analyze(settings, player=body.player_id, opponent=body.opponent_id,
+        kwargs = resolve.analyze_request(settings, player=body.player_id, opponent=body.opponent_id,
                                         location=body.location, season=body.season, week=body.week,
                                         scoring=body.scoring)
         return queued(config.TASK_ANALYZE, kwargs)
@@ -223,24 +232,26 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
               responses=SUBMIT_RESPONSES, dependencies=secured, tags=["tasks"])
     def compare_players(body: CompareRequest) -> TaskQueued:
         """Queue a comparison of players, each against an opponent, ranked by projection (queue `analysis`)."""
-        kwargs = client.resolve_compare(settings, body.player_ids, body.opponent_ids, body.season, body.week,
+        kwargs = resolve.compare_request(settings, body.player_ids, body.opponent_ids, body.season, body.week,
                                         body.scoring, body.slots)
         return queued(config.TASK_COMPARE, kwargs)
 
-    @api.post("/api/tasks/predict", status_code=202, response_model=TaskQueued, responses=SUBMIT_RESPONSES,
+    @api.post("/api/tasks/predict", status_code=202, response_model=TaskQueued, responses=AI_RESPONSES,
               dependencies=secured, tags=["ai"])
     def predict(body: PredictRequest) -> TaskQueued:
         """Queue a projection of one player against one opponent by the trained model (queue `ai`)."""
-        kwargs = client.resolve_analyze(settings, player=body.player_id, opponent=body.opponent_id,
+        resolve.require_model(settings)
+        kwargs = resolve.analyze_request(settings, player=body.player_id, opponent=body.opponent_id,
                                         location=body.location, season=body.season, week=body.week,
                                         scoring=body.scoring)
         return queued(config.TASK_AI_PREDICT, kwargs)
 
-    @api.post("/api/tasks/grade", status_code=202, response_model=TaskQueued, responses=SUBMIT_RESPONSES,
+    @api.post("/api/tasks/grade", status_code=202, response_model=TaskQueued, responses=AI_RESPONSES,
               dependencies=secured, tags=["ai"])
     def grade(body: GradeRequest) -> TaskQueued:
         """Queue grades of players, each against an opponent, by the trained model (queue `ai`)."""
-        kwargs = client.resolve_compare(settings, body.player_ids, body.opponent_ids, body.season, body.week)
+        resolve.require_model(settings)
+        kwargs = resolve.compare_request(settings, body.player_ids, body.opponent_ids, body.season, body.week)
         return queued(config.TASK_AI_GRADE, {"requests": kwargs["requests"]})
 
     @api.get("/api/tasks/status/{task_id}", response_model=TaskStatus, responses=STATUS_RESPONSES,
@@ -249,14 +260,14 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
                                         examples=[EXAMPLE_TASK_ID], json_schema_extra={"format": "uuid"})
                     ) -> TaskStatus:
         """Show a task's state and, once it is ready, its result (or its error)."""
-        return TaskStatus(**client.status(settings, task_id))
+        return TaskStatus(**lifecycle.status(settings, task_id))
 
     @api.get(HEALTH_PATH, response_model=Health, responses={503: {"model": Health, "description": "Unavailable."}},
              tags=["health"])
     def health() -> JSONResponse:
         """Say whether the broker and result store are reachable (200, else 503) and which workers answer."""
-        report = check_health(settings)
-        return JSONResponse(report.model_dump(), status_code=200 if report.status == "ok" else 503)
+        report = health_service.health(settings)
+        return JSONResponse(Health(**report).model_dump(), status_code=200 if report["status"] == "ok" else 503)
 
     api.add_middleware(Guard, token=token, max_body=MAX_BODY_BYTES)
     if origins:
@@ -280,7 +291,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
 def _warm(settings: Settings) -> None:
     # Build the Celery app and read the data before the first request, so concurrent first requests do not race
     # to build them; neither connects to anything. A problem here is reported by the requests that meet it.
-    client.app_for(settings)
+    get_app(settings)
     try:
         from fgrid.analysis import data
 
@@ -300,53 +311,9 @@ def _error_handler(settings: Settings) -> Callable[[Request, FgridError], Awaita
     return handle
 
 
-def check_health(settings: Settings) -> Health:
-    """Probe the broker and result store (as every submission does) and ping the workers."""
-    broker_error = store_error = None
-    try:
-        client.check_broker(settings)
-    except UnavailableError as exc:
-        # check_broker tries the broker first, then the result store; its message names the one that failed.
-        if str(exc).startswith("cannot reach the result store"):
-            store_error = _one_line(settings, exc)
-        else:
-            broker_error = _one_line(settings, exc)
-            store_error = _store_error(settings)
-    workers = WorkersReport(count=0, names=[], error="broker unreachable" if broker_error else None)
-    if broker_error is None:
-        try:
-            with client.reachable(settings, "broker"):
-                replies = client.app_for(settings).control.inspect(timeout=WORKER_PING_TIMEOUT).ping() or {}
-            workers = WorkersReport(count=len(replies), names=sorted(replies))
-        except UnavailableError as exc:
-            workers.error = _one_line(settings, exc)
-    ok = broker_error is None and store_error is None
-    return Health(
-        status="ok" if ok else "unavailable",
-        broker=Component(ok=broker_error is None, url=mask_url(settings.broker_url), error=broker_error),
-        result_store=Component(ok=store_error is None, url=mask_url(settings.result_backend), error=store_error),
-        workers=workers,
-    )
-
-
-def _store_error(settings: Settings) -> str | None:
-    """Why the result store cannot be used, or None."""
-    try:
-        if settings.result_backend.startswith(("redis://", "rediss://")):
-            with client.reachable(settings, "result store"):
-                client.app_for(settings).backend.client.ping()
-        elif settings.result_backend.startswith("file://"):
-            folder = settings.result_backend.removeprefix("file://")
-            if not os.access(folder, os.W_OK):
-                return f"the result store folder {folder} is not writable"
-    except UnavailableError as exc:
-        return _one_line(settings, exc)
-    return None
-
-
 def _one_line(settings: Settings, exc: BaseException) -> str:
     """The error's message on one line, passwords masked."""
-    return " ".join(config.mask_secrets(str(exc), *settings.secrets).split())
+    return connection.one_line(settings, exc)
 
 
 # ---------------------------------------------------------------------------------------------------------------

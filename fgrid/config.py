@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,25 @@ def url_password(url: str | None) -> str | None:
     return query.group(0).split("=", 1)[1] if query else None
 
 
+class Kind(StrEnum):
+    """What serves a broker or result-store URL: fgrid's files, Redis, RabbitMQ (AMQP), or another transport."""
+
+    FILES = "files"
+    REDIS = "redis"
+    AMQP = "amqp"
+    OTHER = "other"
+
+
+_KINDS = {"filesystem": Kind.FILES, "file": Kind.FILES, "redis": Kind.REDIS, "rediss": Kind.REDIS,
+          "amqp": Kind.AMQP, "amqps": Kind.AMQP, "pyamqp": Kind.AMQP}
+
+
+def kind_of(url: str) -> Kind:
+    """The :class:`Kind` of a broker or result-store URL, from its scheme (``redis://`` and ``rediss://`` are Redis)."""
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    return _KINDS.get(scheme.rpartition("+")[2], Kind.OTHER)
+
+
 def default_data_dir() -> Path:
     """The platform's user data folder for fgrid (``~/.local/share/fgrid`` on Linux)."""
     from platformdirs import user_data_dir
@@ -138,7 +158,7 @@ class Settings:
             broker = "filesystem://"
             sources["broker_url"] = "default (embedded, files under the data folder)"
         if backend is None:
-            if broker.startswith(("redis://", "rediss://")):
+            if kind_of(broker) is Kind.REDIS:
                 # A Redis broker with no result store named: keep results on the same Redis.
                 backend = broker
                 sources["result_backend"] = "same as broker"
@@ -148,17 +168,27 @@ class Settings:
         debug = str(env.get(ENV_DEBUG, "")).lower() in {"1", "true", "yes", "on"}
         return cls(data_dir=data_dir, broker_url=broker, result_backend=backend, sources=sources, debug=debug)
 
-    def with_flags(self, **flags: Any) -> Settings:
-        """A copy with some values replaced by flags."""
-        sources = dict(self.sources)
-        changes = {k: v for k, v in flags.items() if v is not None}
-        sources.update({k: "flag" for k in changes})
-        return replace(self, sources=sources, **changes)
+    @property
+    def broker_kind(self) -> Kind:
+        """What serves the broker."""
+        return kind_of(self.broker_url)
+
+    @property
+    def result_kind(self) -> Kind:
+        """What serves the result store."""
+        return kind_of(self.result_backend)
 
     @property
     def embedded(self) -> bool:
         """True when the broker is the embedded file transport (no server)."""
-        return self.broker_url.startswith("filesystem://")
+        return self.broker_kind is Kind.FILES
+
+    @property
+    def result_dir(self) -> Path | None:
+        """Folder of a file result store (the embedded default's), else None."""
+        if self.result_kind is not Kind.FILES:
+            return None
+        return Path(self.result_backend.partition("://")[2])
 
     @property
     def broker_dir(self) -> Path:

@@ -27,10 +27,18 @@ class NoDataError(InputError):
     """No synced data (or no trained model) where one is needed (exit 2)."""
 
 
+class NoModelError(NoDataError):
+    """No trained ai model where one is needed (exit 2; HTTP 409, the server's state, not the request, is wrong)."""
+
+
 class UnavailableError(FgridError):
-    """A broker, result store or data source cannot be reached (exit 3)."""
+    """A broker, result store or data source cannot be reached (exit 3); ``component`` names which, when known."""
 
     exit_code = 3
+
+    def __init__(self, message: str, component: str | None = None):
+        super().__init__(message)
+        self.component = component
 
 
 class DataFormatError(FgridError):

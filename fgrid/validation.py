@@ -1,7 +1,7 @@
 """Shape checks for what users send (CLI, HTTP, task arguments), before any data is read or anything queued.
 
 These check types, lengths and characters only; whether a player or team exists is the analysis's question
-(:func:`fgrid.analysis.matchup.resolve_request`).
+(:mod:`fgrid.service.resolve`, through the analysis).
 """
 
 from __future__ import annotations
@@ -53,6 +53,24 @@ def optional_int(value: Any, what: str, low: int, high: int) -> int | None:
     return value
 
 
+def required_int(value: Any, what: str, low: int, high: int) -> int:
+    """Return ``value`` as an int in [low, high]; else (None included) raise InputError."""
+    checked = optional_int(value, what, low, high)
+    if checked is None:
+        raise InputError(f"{what} is required")
+    return checked
+
+
+def season(value: Any) -> int:
+    """A season that can exist in nflverse data."""
+    return required_int(value, "season", MIN_SEASON, MAX_SEASON)
+
+
+def week(value: Any) -> int:
+    """A week that can exist in nflverse data."""
+    return required_int(value, "week", MIN_WEEK, MAX_WEEK)
+
+
 def scoring(value: Any) -> str:
     """Return the scoring format (ppr, half, standard), lower-cased; else raise InputError."""
     if not isinstance(value, str) or value.strip().lower() not in SCORINGS:
@@ -87,7 +105,7 @@ def compare_args(players: Any, opponents: Any) -> list[tuple[str, str]]:
         opponents = list(opponents) * len(players)
     if len(opponents) != len(players):
         raise InputError(f"{len(players)} players but {len(opponents)} opponents; give one per player, or one for all")
-    return [(text(p, "player"), text(o, "opponent")) for p, o in zip(players, opponents)]
+    return [(text(p, "player"), text(o, "opponent")) for p, o in zip(players, opponents, strict=True)]
 
 
 def position(value: Any) -> str | None:

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from tests.conftest import REPO, redis_env, run_fgrid, run_json
+from tests.support import REPO
+from tests.support.processes import redis_env, run_fgrid, run_json
 
 pytestmark = pytest.mark.e2e
 
@@ -60,18 +61,33 @@ def test_ai_queue_trains_predicts_grades_and_survives_a_killed_training(data_dir
     assert [g["player"]["name"] for g in grades] == ["CeeDee Lamb", "Tyreek Hill"]
     assert all(g["grade"] in ("A+", "A", "B", "C", "D", "F") or g["grade"][0] in "ABCDF" for g in grades)
 
+    # The HTTP API queues the same on `ai` once a model exists (409 before: tests/test_api.py).
+    from fastapi.testclient import TestClient
+
+    from fgrid.api import create_api
+
+    with TestClient(create_api(env=env)) as http:
+        body = {"player_id": "CeeDee Lamb", "opponent_id": "SF", "season": 2023, "week": 5}
+        posted = http.post("/api/tasks/predict", json=body)
+        assert posted.status_code == 202, posted.text
+        via_api = run_json(["status", posted.json()["task_id"], "--watch", "--json"], env, timeout=120)
+        assert via_api["status"] == "SUCCESS" and via_api["result"]["model_id"] == first
+        graded_api = http.post("/api/tasks/grade", json={"player_ids": ["CeeDee Lamb"], "opponent_ids": ["SF"],
+                                                         "season": 2023, "week": 5})
+        assert graded_api.status_code == 202, graded_api.text
+
     # A second training, killed midway: the first model stays the latest and keeps serving.
-    from fgrid import client
+    from fgrid.service import lifecycle
     from fgrid.config import Settings
 
     second = run_json(["train", "--seasons", "2022", "--json"], env)
     settings = Settings.from_env(env)
 
     def fitting() -> bool:  # past building the features, not yet saving: the models are being fit
-        info = client.task_state(settings, second["task_id"])
+        info = lifecycle.task_state(settings, second["task_id"])
         return info["state"] == "PROGRESS" and 5 <= (info["progress"] or {}).get("percent", 0) < 90
 
-    assert wait_until(fitting, 60, interval=0.02), client.task_state(settings, second["task_id"])
+    assert wait_until(fitting, 60, interval=0.02), lifecycle.task_state(settings, second["task_id"])
     worker.signal(signal.SIGKILL)
     worker.proc.wait(10)
     models = run_json(["model", "list", "--json"], env)

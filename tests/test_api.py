@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import FGRID, REPO, base_env, free_port, redis_env, run_fgrid
+from tests.support import REPO
+from tests.support.processes import base_env, redis_env, run_fgrid
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -27,71 +25,6 @@ STATUS = "/api/tasks/status/"
 HEALTH = "/api/health"
 LAMB_AT_SF = {"player_id": LAMB, "opponent_id": "SF", "location": "Santa Clara, CA", "season": 2023, "week": 5}
 NEVER_SUBMITTED = "00000000-0000-4000-8000-000000000000"
-
-
-class ApiServer:
-    """A real API server process (``fgrid serve`` or ``uvicorn fgrid.api:app``) on a free loopback port."""
-
-    def __init__(self, env: dict[str, str], log: Path, args: list[str], use_uvicorn: bool = False):
-        self.env = env
-        self.log = log
-        self.port = free_port()
-        if use_uvicorn:
-            self.argv = [sys.executable, "-m", "uvicorn", "fgrid.api:app", "--host", "127.0.0.1",
-                         "--port", str(self.port), *args]
-        else:
-            self.argv = [*FGRID, "serve", "--host", "127.0.0.1", "--port", str(self.port), *args]
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60) -> ApiServer:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True, cwd=REPO)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"API server exited: {self.text()[-2000:]}")
-            try:
-                httpx.get(self.url + "/openapi.json", timeout=1)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError(f"API server not up after {timeout} s: {self.text()[-2000:]}")
-
-    def client(self, **kwargs) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30, **kwargs)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator:
-    """Start real API server processes; all are stopped at the end of the test."""
-    started: list[ApiServer] = []
-
-    def start(env: dict[str, str], *args: str, use_uvicorn: bool = False) -> ApiServer:
-        server = ApiServer(env, tmp_path / "logs" / f"api{len(started) + 1}.log", list(args), use_uvicorn)
-        started.append(server)
-        return server.start()
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def poll(http: httpx.Client, task_id: str, timeout: float = 60) -> dict:
@@ -143,10 +76,15 @@ def test_seed_endpoints_and_every_error_code(data_dir, redis_server, start_worke
         assert week.status_code == 400 and "week 30 is out of range" in week.json()["detail"]
         mixed = http.post(COMPARE, json={"player_ids": [LAMB, "Zzyzx Quorble"], "opponent_ids": ["SF"]})
         assert mixed.status_code == 400 and "Zzyzx Quorble" in mixed.json()["detail"]
-        for path, body in ((PREDICT, {**LAMB_AT_SF, "opponent_id": "XYZ"}),
-                           (GRADE, {"player_ids": ["Zzyzx Quorble"], "opponent_ids": ["SF"]})):
+        # No trained model: predict and grade are refused with the CLI's sentence (409: the server's state, not the
+        # request, is wrong), before anything is queued.
+        no_model = run_fgrid(["predict", LAMB, "--opponent", "SF", "--season", "2023", "--week", "5"], env)
+        assert no_model.returncode == 2 and "run `fgrid train` first" in no_model.stderr
+        for path, body in ((PREDICT, LAMB_AT_SF), (PREDICT, {**LAMB_AT_SF, "opponent_id": "XYZ"}),
+                           (GRADE, {"player_ids": [LAMB], "opponent_ids": ["SF"]})):
             refused = http.post(path, json=body)
-            assert refused.status_code == 400, refused.text
+            assert refused.status_code == 409, refused.text
+            assert no_model.stderr.strip() == f"error: {refused.json()['detail']}"
         assert not queued_anything(redis)
 
         # Task ids: never submitted -> 404, malformed -> 400.
@@ -162,16 +100,6 @@ def test_seed_endpoints_and_every_error_code(data_dir, redis_server, start_worke
         streamed = http.post(ANALYZE, content=chunks, headers={"content-type": "application/json"})
         assert streamed.status_code == 413
         assert not queued_anything(redis)
-
-        # The ai queue: predict and grade are queued there by name (no worker consumes `ai` here).
-        predicted = http.post(PREDICT, json=LAMB_AT_SF)
-        assert predicted.status_code == 202, predicted.text
-        assert redis.llen("ai") == 1
-        graded = http.post(GRADE, json={"player_ids": [LAMB, "Tyreek Hill"], "opponent_ids": ["SF", "NYG"],
-                                        "season": 2023, "week": 5})
-        assert graded.status_code == 202, graded.text
-        assert redis.llen("ai") == 2 and redis.llen("matchups") == 0
-        assert poll(http, predicted.json()["task_id"], timeout=0)["status"] == "PENDING"
 
         # The seed's flow: 202 with a task id, the task waits on `matchups` until a worker takes it.
         queued = http.post(ANALYZE, json=LAMB_AT_SF)
@@ -210,7 +138,7 @@ def test_seed_endpoints_and_every_error_code(data_dir, redis_server, start_worke
 
         # CORS is off unless configured.
         assert "access-control-allow-origin" not in http.get(HEALTH, headers={"origin": "http://a.test"}).headers
-    assert redis.llen("ai") == 2  # still there: nothing consumes the ai queue in this test
+    assert redis.llen("ai") == 0  # predict and grade were refused: no model
     assert "Traceback" not in server.text()
 
 

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, shared_data_dir
+from tests.support import REPO
+from tests.support.data import shared_data_dir
 
 MEASURES = {"data", "compute", "startup", "round_trip", "throughput", "memory", "scale_out"}
 

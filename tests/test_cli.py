@@ -82,8 +82,8 @@ def test_worker_rejects_an_unknown_queue(tmp_path):
 @pytest.mark.parametrize(("flags", "events"), [([], False), (["-E"], True), (["--task-events"], True)])
 def test_worker_task_events_are_off_unless_asked(tmp_path, monkeypatch, flags, events):
     # Celery's default: off (they cost each task three publishes); Flower turns them on, or `fgrid worker -E`.
-    from fgrid import workers
-    from fgrid.celery_app import celery_config
+    from fgrid.service import workers
+    from fgrid.app.conf import celery_config
     from fgrid.config import Settings
 
     seen: list[list[str]] = []

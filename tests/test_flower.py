@@ -15,7 +15,9 @@ import urllib.request
 import pytest
 
 from fgrid import config
-from tests.conftest import REPO, free_port, redis_env, run_fgrid
+from tests.support import REPO
+from tests.support.processes import redis_env, run_fgrid
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.e2e
 

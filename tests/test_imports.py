@@ -35,7 +35,7 @@ def test_importing_the_app_connects_to_nothing():
     # A broker URL on a port where nothing listens: building the app must not try it.
     code = (
         "import os; os.environ['CELERY_BROKER_URL'] = 'redis://127.0.0.1:9/0'\n"
-        "import fgrid; app = fgrid.app\n"
+        "import fgrid; app = fgrid.celery\n"
         "assert app.main == 'fgrid'\n"
         "assert 'fgrid.analyze_player' in app.tasks\n"
     )

@@ -16,7 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from fgrid import config
-from tests.conftest import REPO, base_env, free_port, redis_env, run_fgrid
+from tests.support import REPO
+from tests.support.processes import base_env, redis_env, run_fgrid
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -41,14 +43,15 @@ def run_all(env: dict, *commands: list[str]) -> list[subprocess.CompletedProcess
 
 
 def wait_state(env: dict, task_id: str, timeout: float = 45) -> dict:
-    from fgrid import client
+    from fgrid.app import get_app
+    from fgrid.service import lifecycle
     from fgrid.config import Settings
 
     settings = Settings.from_env(env)
     deadline = time.monotonic() + timeout
     while True:
-        info = client.task_state(settings, task_id)
-        if info["state"] in client.READY_STATES or time.monotonic() > deadline:
+        info = lifecycle.task_state(settings, task_id)
+        if info["state"] in lifecycle.READY_STATES or time.monotonic() > deadline:
             return info
         time.sleep(0.1)
 
@@ -58,7 +61,8 @@ def rows_of(result: subprocess.CompletedProcess) -> dict[str, dict]:
 
 
 def test_operating_fgrid_on_redis(data_dir, redis_server, start_worker):
-    from fgrid import client
+    from fgrid.app import get_app
+    from fgrid.service import lifecycle
     from fgrid.config import Settings
 
     env = redis_env(data_dir, redis_server)
@@ -114,10 +118,10 @@ def test_operating_fgrid_on_redis(data_dir, redis_server, start_worker):
     assert done["result"]["game"]["season"] == 2023 and done["result"]["game"]["week"] == 5
 
     # Tasks for queues nobody consumes wait: three for ai (one more with a priority) and one for analysis.
-    waiting = [client.submit(settings, config.TASK_AI_PREDICT, {"player": f"p{i}"}) for i in range(3)]
-    app = client.app_for(settings)
+    waiting = [lifecycle.submit(settings, config.TASK_AI_PREDICT, {"player": f"p{i}"}) for i in range(3)]
+    app = get_app(settings)
     app.send_task(config.TASK_AI_PREDICT, kwargs={"player": "urgent"}, priority=9)  # lands in "ai\x06\x169"
-    compare_id = client.submit(settings, config.TASK_COMPARE, {"requests": []})
+    compare_id = lifecycle.submit(settings, config.TASK_COMPARE, {"requests": []})
     assert redis.llen("ai\x06\x169") == 1
 
     # A consumer holding a message unacknowledged makes it "reserved" (kombu's unacked hash).
@@ -176,12 +180,13 @@ def test_operating_fgrid_on_redis(data_dir, redis_server, start_worker):
 
 
 def test_workers_queues_and_cancel_on_the_embedded_broker(data_dir, start_worker):
-    from fgrid import client
+    from fgrid.app import get_app
+    from fgrid.service import lifecycle
     from fgrid.config import Settings
 
     env = base_env(data_dir)
     start_worker(env, "-c", "1", "-Q", "matchups,analysis")
-    waiting = client.submit(Settings.from_env(env), config.TASK_AI_PREDICT, {"player": "x"})
+    waiting = lifecycle.submit(Settings.from_env(env), config.TASK_AI_PREDICT, {"player": "x"})
     assert len(list((data_dir / "broker" / "queue").glob("*.ai.msg"))) == 1
 
     # Remote control works over the file broker's fanout (polled: on a busy machine a reply can take over 1 s).

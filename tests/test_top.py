@@ -10,14 +10,15 @@ import time
 import pytest
 
 from fgrid import config
-from tests.conftest import REPO, redis_env
+from tests.support import REPO
+from tests.support.processes import redis_env
 
 pytestmark = pytest.mark.e2e
 
 
 def test_top_shows_queues_and_processed_tasks_and_q_quits(data_dir, redis_server, start_worker):
     pexpect = pytest.importorskip("pexpect")
-    from fgrid import client
+    from fgrid.service import lifecycle
     from fgrid.config import Settings
 
     env = redis_env(data_dir, redis_server, TERM="xterm-256color")
@@ -30,7 +31,7 @@ def test_top_shows_queues_and_processed_tasks_and_q_quits(data_dir, redis_server
         weeks = iter(range(1, 18))
         while not stop.is_set():
             week = next(weeks, 5)
-            submitted.append(client.submit(settings, config.TASK_ANALYZE, {
+            submitted.append(lifecycle.submit(settings, config.TASK_ANALYZE, {
                 "player": "CeeDee Lamb", "opponent": "SF", "season": 2023, "week": week}))
             stop.wait(0.4)
 

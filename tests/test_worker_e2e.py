@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, base_env, redis_env, run_fgrid, run_json
+from tests.support import REPO
+from tests.support.processes import base_env, redis_env, run_fgrid, run_json
 
 pytestmark = pytest.mark.e2e
 
@@ -129,8 +130,8 @@ def _thread_names(pid: int) -> list[str]:
     return [(task / "comm").read_text().strip() for task in tasks.iterdir()]
 
 
-def test_pool_processes_share_the_snapshot_the_main_process_loaded(data_dir, redis_server, start_worker):
-    # The tables are gone: every analysis below, in the CLI and in the worker, works from the version's snapshot.
+def test_pool_processes_share_the_precomputed_indexes_the_main_process_loaded(data_dir, redis_server, start_worker):
+    # The tables are gone: every analysis below, in the CLI and in the worker, works from the version's precomputed indexes.
     # Each pool process runs one task and is replaced (-c 2, --max-tasks-per-child 1); each replacement starts
     # with the data the main process loaded before forking, and that main process never ran polars (whose thread
     # pool would not survive the fork).
@@ -145,6 +146,6 @@ def test_pool_processes_share_the_snapshot_the_main_process_loaded(data_dir, red
     assert [doc["status"] for doc in docs] == ["SUCCESS"] * 4, docs
     check_analysis(docs[0]["result"])
     assert len(set(re.findall(r"ForkPoolWorker-(\d+)", worker.text()))) >= 4  # four pool processes ran them
-    assert "data not loaded" not in worker.text() and "snapshot not written" not in worker.text()
+    assert "data not loaded" not in worker.text() and "indexes not written" not in worker.text()
     names = _thread_names(worker.proc.pid)
     assert not [n for n in names if re.fullmatch(r"polars-\d+", n)], names

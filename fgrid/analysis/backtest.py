@@ -28,18 +28,32 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 import polars as pl
 
-from fgrid.analysis import features as F
-from fgrid.analysis import matchup
+from fgrid.analysis.feature_store import (
+    KEY_SEASON,
+    MAX_WEEK,
+    POSITIONS,
+    FeatureStore,
+    game_key,
+    store,
+)
+from fgrid.analysis.features import (
+    FEATURES,
+    MIN_EARLIER_GAMES,
+    MIN_RECENT_PPR,
+    player_game_features,
+)
+from fgrid.analysis.matchup import engine as matchup_engine
+from fgrid.analysis.scoring import check as check_scoring
 from fgrid.errors import InputError
 
 if TYPE_CHECKING:
-    from fgrid.analysis.data import Dataset
+    from fgrid.analysis.dataset import Dataset
 
 #: Fields of a backtest row, and of the CSV a backtest writes.
 ROW_FIELDS = ("season", "week", "player_id", "position", "projected", "low", "high", "actual", "baseline")
 CSV_FIELDS = ("season", "week", "player_id", "position", "projected", "low", "high", "actual")
 #: Groups of the summary.
-SUMMARY_GROUPS = (*F.POSITIONS, "ALL")
+SUMMARY_GROUPS = (*POSITIONS, "ALL")
 
 #: ``predictor(ds, rows, scoring)`` returns projections for ``rows`` (a polars frame of
 #: :func:`features.player_game_features` columns, the backtest's rows in order) as a mapping or frame with
@@ -47,40 +61,41 @@ SUMMARY_GROUPS = (*F.POSITIONS, "ALL")
 Predictor = Callable[["Dataset", pl.DataFrame, str], Any]
 #: ``progress(weeks_done, weeks_total)`` after each week.
 Progress = Callable[[int, int], None]
-#: Names of the engine's predictor in a result: fixed constants (:data:`matchup.ENGINE`), or refitted each week.
+#: Names of the engine's predictor in a result: fixed constants (:data:`fgrid.analysis.matchup.constants.ENGINE`),
+#: or refitted each week.
 ENGINE_NAME = "engine"
 REFIT_NAME = "engine (refit)"
 #: Regular seasons before the backtested one that a walk-forward refit trains on (with that season's earlier
-#: weeks). Measured on 2022 and 2023 weeks 5-18 (PPR): one season scored worse (ALL ratio +0.005 to +0.01), three
-#: no better than two (within 0.001) for ~70% more time per week (~1.7 s against ~1.0 s).
+#: weeks). One season scored worse than two, and three no better than two for more time per week (the README has
+#: the figures).
 REFIT_SEASONS = 2
 #: Fewest training rows per position a fit accepts (the regression has 15 terms).
 MIN_FIT_ROWS = 100
 
 
-def eligible(st: F.FeatureStore, season: int, weeks: Iterable[int]) -> pl.DataFrame:
+def eligible(st: FeatureStore, season: int, weeks: Iterable[int]) -> pl.DataFrame:
     """The backtest's rows of ``season``/``weeks`` (features of :func:`features.player_game_features`), in order."""
-    frame = F.player_game_features(st)
+    frame = player_game_features(st)
     return frame.filter(
         (pl.col("season") == season)
         & pl.col("week").is_in(list(weeks))
         & (pl.col("game_type") == "REG")
-        & (pl.col("n_prev") >= F.MIN_EARLIER_GAMES)
-        & (pl.col("mean8_ppr") >= F.MIN_RECENT_PPR)
+        & (pl.col("n_prev") >= MIN_EARLIER_GAMES)
+        & (pl.col("mean8_ppr") >= MIN_RECENT_PPR)
     ).sort("week", "position", "player_id")
 
 
-def _engine_projection(eng: matchup.Engine, frame: pl.DataFrame) -> dict[str, np.ndarray]:
-    feats = {name: frame[name].to_numpy() for name in F.FEATURES}
-    return matchup.project(eng, feats, frame["pos"].to_numpy())
+def _engine_projection(eng: matchup_engine.Engine, frame: pl.DataFrame) -> dict[str, np.ndarray]:
+    feats = {name: frame[name].to_numpy() for name in FEATURES}
+    return matchup_engine.project(eng, feats, frame["pos"].to_numpy())
 
 
 def _predict(
-    ds: Dataset, st: F.FeatureStore, frame: pl.DataFrame, predictor: Predictor | None,
-    eng: matchup.Engine | None = None,
+    ds: Dataset, st: FeatureStore, frame: pl.DataFrame, predictor: Predictor | None,
+    eng: matchup_engine.Engine | None = None,
 ) -> dict[str, np.ndarray]:
     if predictor is None:
-        proj = _engine_projection(eng or matchup.engine_for(st), frame)
+        proj = _engine_projection(eng or matchup_engine.engine_for(st), frame)
         return {"projected": proj["points"], "low": proj["low"], "high": proj["high"]}
     out = predictor(ds, frame, st.scoring)
     got = {k: np.asarray(out[k], dtype=np.float64) for k in ("projected", "low", "high")}
@@ -90,9 +105,9 @@ def _predict(
     return got
 
 
-def _check(ds: Dataset, season: int, scoring: str) -> F.FeatureStore:
-    scoring = matchup.check_scoring(scoring)
-    st = F.store(ds, scoring)
+def _check(ds: Dataset, season: int, scoring: str) -> FeatureStore:
+    scoring = check_scoring(scoring)
+    st = store(ds, scoring)
     if not st.first_stats_season <= season <= st.last_stats_season:
         raise InputError(
             f"no stats for {season}; backtests need played games ({st.first_stats_season}-{st.last_stats_season})"
@@ -111,19 +126,19 @@ def check_refit(ds: Dataset, season: int, refit: Any, scoring: str = "ppr") -> b
     return refit
 
 
-def refit_engine(ds: Dataset, season: int, week: int, scoring: str = "ppr") -> matchup.Engine:
+def refit_engine(ds: Dataset, season: int, week: int, scoring: str = "ppr") -> matchup_engine.Engine:
     """The engine refitted on games strictly before (``season``, ``week``): the :data:`REFIT_SEASONS` regular
     seasons before ``season`` and its weeks before ``week`` (:func:`fit_engine` with ``before``)."""
     st = _check(ds, season, scoring)
     first = max(season - REFIT_SEASONS, st.first_stats_season)
-    constants = fit_engine(ds, tuple(range(first, season + 1)), st.scoring, before=F.game_key(season, week))
-    return matchup.engine(st.scoring, {st.scoring: constants})
+    constants = fit_engine(ds, tuple(range(first, season + 1)), st.scoring, before=game_key(season, week))
+    return matchup_engine.engine(st.scoring, {st.scoring: constants})
 
 
 def season_weeks(ds: Dataset, season: int, scoring: str = "ppr") -> list[int]:
     """The regular-season weeks of ``season`` that have stats."""
     st = _check(ds, season, scoring)
-    frame = F.player_game_features(st)
+    frame = player_game_features(st)
     weeks = frame.filter((pl.col("season") == season) & (pl.col("game_type") == "REG"))["week"].unique().sort()
     return weeks.to_list()
 
@@ -134,7 +149,8 @@ def run_week(
 ) -> list[dict[str, Any]]:
     """Backtest rows of one week (see the module docstring), ordered by position and player id.
 
-    ``refit``: project with the engine refitted on games before the week (:func:`refit_engine`; about a second).
+    ``refit``: project with the engine refitted on games before the week (:func:`refit_engine`; slower than the
+    fixed engine).
     """
     st = _check(ds, season, scoring)
     if check_refit(ds, season, refit, scoring) and predictor is not None:
@@ -260,15 +276,16 @@ def fit_engine(
     ds: Dataset, seasons: Sequence[int] = (2019, 2020, 2021, 2022), scoring: str = "ppr", min_week: int = 3,
     before: int | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Fit :data:`fgrid.analysis.matchup.ENGINE`'s constants for ``scoring`` on the regular seasons ``seasons``.
+    """Fit :data:`fgrid.analysis.matchup.constants.ENGINE`'s constants for ``scoring`` on the regular seasons
+    ``seasons``.
 
     Rows: weeks ``min_week``-18 with the backtest's eligibility. Per position: usage weights by non-negative
     least squares of points on expected opportunities; intercept and coefficients by median regression of
-    log(points + 3) on :data:`matchup.TERMS`; small terms shrunk by :data:`matchup.SMALL_SHRINK` and the intercept
-    re-centred on the median residual; q10/q90 the residual quantiles. START/FLEX lines: the median over weeks of
-    the START_RANK-th / FLEX_RANK-th projection among all players at the position that week. ``def_scale``: the
-    spread across teams of the season-end schedule-adjusted ratio. ``debut``: the median, 10% and 90% points of
-    players' first games in the data (after its first season). Needs scikit-learn and scipy.
+    log(points + 3) on :data:`matchup_engine.TERMS`; small terms shrunk by :data:`matchup_engine.SMALL_SHRINK` and
+    the intercept re-centred on the median residual; q10/q90 the residual quantiles. START/FLEX lines: the median
+    over weeks of the START_RANK-th / FLEX_RANK-th projection among all players at the position that week.
+    ``def_scale``: the spread across teams of the season-end schedule-adjusted ratio. ``debut``: the median, 10% and
+    90% points of players' first games in the data (after its first season). Needs scikit-learn and scipy.
 
     ``before`` (a game key, :func:`features.game_key`): fit as of that moment, on games with a smaller key only.
     Every row (training, point lines, debuts) is from before it, and ``def_scale`` takes a season's ratio as of
@@ -278,21 +295,21 @@ def fit_engine(
     from scipy.optimize import nnls
     from sklearn.linear_model import QuantileRegressor
 
-    st = F.store(ds, matchup.check_scoring(scoring))
-    frame = F.player_game_features(st).filter(pl.col("season").is_in(list(seasons)) & (pl.col("game_type") == "REG"))
+    st = store(ds, check_scoring(scoring))
+    frame = player_game_features(st).filter(pl.col("season").is_in(list(seasons)) & (pl.col("game_type") == "REG"))
     if before is not None:
-        frame = frame.filter(pl.col("season") * F.KEY_SEASON + pl.col("week") < before)
+        frame = frame.filter(pl.col("season") * KEY_SEASON + pl.col("week") < before)
     train = frame.filter(
         (pl.col("week") >= min_week)
-        & (pl.col("n_prev") >= F.MIN_EARLIER_GAMES)
-        & (pl.col("mean8_ppr") >= F.MIN_RECENT_PPR)
+        & (pl.col("n_prev") >= MIN_EARLIER_GAMES)
+        & (pl.col("mean8_ppr") >= MIN_RECENT_PPR)
     )
-    small = np.array([t in matchup.SMALL_TERMS for t in matchup.TERMS])
+    small = np.array([t in matchup_engine.SMALL_TERMS for t in matchup_engine.TERMS])
     out: dict[str, dict[str, Any]] = {}
-    for p, position in enumerate(F.POSITIONS):
+    for p, position in enumerate(POSITIONS):
         rows = train.filter(pl.col("pos") == p)
         if rows.height < MIN_FIT_ROWS:
-            when = "" if before is None else f" before {before // F.KEY_SEASON} week {before % F.KEY_SEASON}"
+            when = "" if before is None else f" before {before // KEY_SEASON} week {before % KEY_SEASON}"
             raise InputError(f"too few {position} games{when} to fit the engine ({rows.height} rows; "
                              f"at least {MIN_FIT_ROWS})")
         inputs = _usage_inputs(position)
@@ -300,30 +317,31 @@ def fit_engine(
         y_pts = rows["actual"].to_numpy()
         weights, _ = nnls(a, y_pts)
         usage = {c: float(w) for c, w in zip(inputs, weights, strict=True)}
-        usage_w = np.zeros((len(F.POSITIONS), len(matchup.USAGE_INPUTS)))
-        usage_w[p] = [usage.get(c, 0.0) for c in matchup.USAGE_INPUTS]
-        feats = {name: rows[name].to_numpy() for name in F.FEATURES}
+        usage_w = np.zeros((len(POSITIONS), len(matchup_engine.USAGE_INPUTS)))
+        usage_w[p] = [usage.get(c, 0.0) for c in matchup_engine.USAGE_INPUTS]
+        feats = {name: rows[name].to_numpy() for name in FEATURES}
         pos = np.full(rows.height, p)
-        x = matchup.design(feats, pos, usage_w)
-        y = np.log(np.maximum(y_pts, 0.0) + matchup.LOG_OFFSET)
+        x = matchup_engine.design(feats, pos, usage_w)
+        y = np.log(np.maximum(y_pts, 0.0) + matchup_engine.LOG_OFFSET)
         model = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs").fit(x, y)
-        coef = np.where(small, model.coef_ * matchup.SMALL_SHRINK, model.coef_)
+        coef = np.where(small, model.coef_ * matchup_engine.SMALL_SHRINK, model.coef_)
         resid = y - x @ coef
         intercept = float(np.median(resid))
         q10, q90 = np.quantile(resid - intercept, [0.1, 0.9])
         out[position] = {
             "usage": {c: round(v, 5) for c, v in usage.items()},
             "intercept": round(intercept, 5),
-            "coef": {t: round(float(c), 5) for t, c in zip(matchup.TERMS, coef, strict=True)},
+            "coef": {t: round(float(c), 5) for t, c in zip(matchup_engine.TERMS, coef, strict=True)},
             "q10": round(float(q10), 5),
             "q90": round(float(q90), 5),
         }
         # Point lines: rank every player at the position each week by this projection.
         everyone = frame.filter(pl.col("pos") == p)
-        feats_all = {name: everyone[name].to_numpy() for name in F.FEATURES}
-        z = out[position]["intercept"] + matchup.design(feats_all, np.full(everyone.height, p), usage_w) @ coef
-        ranked = everyone.select("season", "week").with_columns(points=np.exp(z) - matchup.LOG_OFFSET)
-        for name, rank in (("start", matchup.START_RANK[position]), ("flex", matchup.FLEX_RANK[position])):
+        feats_all = {name: everyone[name].to_numpy() for name in FEATURES}
+        z = out[position]["intercept"] + matchup_engine.design(feats_all, np.full(everyone.height, p), usage_w) @ coef
+        ranked = everyone.select("season", "week").with_columns(points=np.exp(z) - matchup_engine.LOG_OFFSET)
+        ranks = (("start", matchup_engine.START_RANK[position]), ("flex", matchup_engine.FLEX_RANK[position]))
+        for name, rank in ranks:
             lines = (
                 ranked.group_by("season", "week")
                 .agg(pl.col("points").sort(descending=True).get(rank - 1).alias("line"), pl.len())
@@ -338,13 +356,13 @@ def fit_engine(
     return out
 
 
-def _def_scale(st: F.FeatureStore, seasons: Sequence[int], p: int, before: int | None) -> float:
+def _def_scale(st: FeatureStore, seasons: Sequence[int], p: int, before: int | None) -> float:
     """Mean over ``seasons`` of the spread across defences of the schedule-adjusted ratio against position ``p``:
     at the season's end, or as of ``before`` for a season not over by then (seasons not begun are left out)."""
     spreads = []
     for s in seasons:
         # def_ratio[s, w] counts the season's games of weeks before w: as of key s * KEY_SEASON + w.
-        week = F.MAX_WEEK if before is None else min(before - F.game_key(s, 0), F.MAX_WEEK)
+        week = MAX_WEEK if before is None else min(before - game_key(s, 0), MAX_WEEK)
         if week < 0:
             continue
         s_i = s - st.first_season

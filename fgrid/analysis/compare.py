@@ -13,7 +13,7 @@ from fgrid.analysis import matchup
 from fgrid.errors import InputError
 
 if TYPE_CHECKING:
-    from fgrid.analysis.data import Dataset
+    from fgrid.analysis.dataset import Dataset
 
 #: Start slots when none are given: the question is usually "which one do I start?".
 DEFAULT_SLOTS = 1

@@ -16,14 +16,14 @@ from typing import Any
 import polars as pl
 from rapidfuzz import fuzz, process
 
-from fgrid.analysis.data import Dataset
+from fgrid.analysis.dataset import Dataset
 from fgrid.errors import InputError
 
 #: Positions fgrid analyses; other players in the stats (linemen on trick plays, defenders) are not resolvable.
 FANTASY_POSITIONS: tuple[str, ...] = ("QB", "RB", "WR", "TE", "FB", "K")
 
 _GSIS_ID = re.compile(r"^\d{2}-\d{7}$")
-_PREFIXED_ID = re.compile(r"^(sleeper|espn)\s*[:=]\s*(\d+)$", re.I)
+_PREFIXED_ID = re.compile(r"^(sleeper|espn)\s*[:=]\s*(\d+)$", re.IGNORECASE)
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "v"}
 #: The key of the index in ``Dataset.derived``.
 INDEX_KEY = "players.index"
@@ -40,7 +40,9 @@ class Player:
 
 
 @dataclass
-class _Index:
+class PlayerIndex:
+    """Every resolvable player, by id and by the keys of his names, and each one's games and teams."""
+
     players: dict[str, Player]
     seasons: dict[str, frozenset[int]]
     #: Per player, his games in order as (season * 100 + week) keys and the team of each.
@@ -76,7 +78,7 @@ def _game_key(season: int, week: int) -> int:
     return season * 100 + week
 
 
-def _build_index(ds: Dataset) -> _Index:
+def _build_index(ds: Dataset) -> PlayerIndex:
     games = (
         ds.stats.select("player_id", "player_name", "player_display_name", "position", "team", "season", "week")
         .sort("season", "week")
@@ -92,7 +94,7 @@ def _build_index(ds: Dataset) -> _Index:
         )
         .filter(pl.col("position").is_in(FANTASY_POSITIONS))
     )
-    index = _Index({}, {}, {}, {}, {}, {}, {})
+    index = PlayerIndex({}, {}, {}, {}, {}, {}, {})
     for row in games.iter_rows(named=True):
         pid = row["player_id"]
         index.players[pid] = Player(id=pid, name=row["name"], position=row["position"], team=row["teams"][-1])
@@ -113,16 +115,17 @@ def _build_index(ds: Dataset) -> _Index:
     return index
 
 
-def player_index(ds: Dataset) -> _Index:
-    """The name and id index of ``ds``, built on first use (or read from its snapshot) and kept on it."""
+def player_index(ds: Dataset) -> PlayerIndex:
+    """The name and id index of ``ds``, built on first use (or read from the version's precomputed indexes) and kept
+    on it."""
     index = ds.derived.get(INDEX_KEY)
     if index is None:
         index = ds.derived.setdefault(INDEX_KEY, _build_index(ds))
     return index
 
 
-def index_to_json(index: _Index) -> dict[str, Any]:
-    """The index as JSON-ready lists and dicts (for :mod:`fgrid.analysis.snapshot`)."""
+def index_to_json(index: PlayerIndex) -> dict[str, Any]:
+    """The index as JSON-ready lists and dicts (for :mod:`fgrid.analysis.precomputed`)."""
     return {
         "players": {pid: [p.name, p.position, p.team] for pid, p in index.players.items()},
         "seasons": {pid: sorted(seasons) for pid, seasons in index.seasons.items()},
@@ -131,9 +134,9 @@ def index_to_json(index: _Index) -> dict[str, Any]:
     }
 
 
-def index_from_json(doc: dict[str, Any]) -> _Index:
+def index_from_json(doc: dict[str, Any]) -> PlayerIndex:
     """The index :func:`index_to_json` saved."""
-    return _Index(
+    return PlayerIndex(
         players={pid: Player(pid, name, position, team) for pid, (name, position, team) in doc["players"].items()},
         seasons={pid: frozenset(seasons) for pid, seasons in doc["seasons"].items()},
         timeline={pid: (keys, teams) for pid, (keys, teams) in doc["timeline"].items()},
@@ -148,7 +151,7 @@ def player_team_at(ds: Dataset, player_id: str, season: int, week: int) -> str |
     return teams[position] if position >= 0 else None
 
 
-def _as_of(index: _Index, pid: str, season: int | None) -> Player:
+def _as_of(index: PlayerIndex, pid: str, season: int | None) -> Player:
     """The player with his team as of the end of ``season`` (his first team if he had no game by then)."""
     player = index.players[pid]
     if season is None:
@@ -159,7 +162,7 @@ def _as_of(index: _Index, pid: str, season: int | None) -> Player:
     return player if team == player.team else Player(player.id, player.name, player.position, team)
 
 
-def _pick(index: _Index, query: str, pids: list[str], season: int | None) -> Player:
+def _pick(index: PlayerIndex, query: str, pids: list[str], season: int | None) -> Player:
     """Return the one player among ``pids`` (narrowed to ``season``'s if that decides); InputError if several."""
     pids = list(dict.fromkeys(pids))
     if len(pids) > 1 and season is not None:
@@ -174,7 +177,7 @@ def _pick(index: _Index, query: str, pids: list[str], season: int | None) -> Pla
     raise InputError(f"ambiguous player '{query}': {choices}; use the id")
 
 
-def _suggestions(index: _Index, query: str, limit: int = 5) -> list[str]:
+def _suggestions(index: PlayerIndex, query: str, limit: int = 5) -> list[str]:
     found = process.extract(_fold(query), index.choices, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=70)
     names = dict.fromkeys(index.choice_names[position] for _choice, _score, position in found)
     return list(names)[:limit]

@@ -3,7 +3,8 @@
 Points: 0.04 per passing yard, 4 per passing TD, -2 per interception, 0.1 per rushing or receiving yard, 6 per
 rushing, receiving or special-teams TD, -2 per fumble lost (sack, rushing, receiving), 2 per two-point conversion
 (passing, rushing, receiving), plus 1 (ppr), 0.5 (half) or 0 (standard) per reception. Null stats count as 0.
-Column names are the normalized ones of :mod:`fgrid.analysis.data` (nflverse's 2023 names).
+Column names are the normalized ones of :mod:`fgrid.analysis.data.schema` (nflverse's 2023 names).
+:func:`check` is the one place a scoring name is validated.
 """
 
 from __future__ import annotations
@@ -40,12 +41,20 @@ POINTS_PER_STAT: dict[str, float] = {
 
 #: Every stat column scoring reads.
 SCORING_COLUMNS: tuple[str, ...] = (*POINTS_PER_STAT, "receptions")
+#: The scoring formats, in the order they are offered.
+SCORINGS: tuple[str, ...] = tuple(RECEPTION_POINTS)
+
+
+def check(scoring: str) -> str:
+    """``scoring`` normalized (``ppr``, ``half`` or ``standard``, case and spaces ignored); InputError otherwise."""
+    value = str(scoring).strip().lower()
+    if value not in RECEPTION_POINTS:
+        raise InputError(f"unknown scoring '{scoring}'; use one of: {', '.join(SCORINGS)}")
+    return value
 
 
 def _weights(scoring: str) -> dict[str, float]:
-    if scoring not in RECEPTION_POINTS:
-        raise InputError(f"unknown scoring '{scoring}'; use one of: {', '.join(RECEPTION_POINTS)}")
-    return {**POINTS_PER_STAT, "receptions": RECEPTION_POINTS[scoring]}
+    return {**POINTS_PER_STAT, "receptions": RECEPTION_POINTS[check(scoring)]}
 
 
 def points_expr(scoring: Scoring | str = "ppr") -> pl.Expr:

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fgrid.analysis.data import Dataset, load, sync_from_dir
-
-#: Set to a folder laid out like ``shared/data/nfl`` to test against other data.
-SHARED_DATA_ENV = "FGRID_SHARED_DATA"
-
-
-def shared_data_dir() -> Path:
-    """Return the folder of the shared nflverse files: ``$FGRID_SHARED_DATA``, else ``../shared/data/nfl``."""
-    env = os.environ.get(SHARED_DATA_ENV)
-    return Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nfl"
+from fgrid.analysis.data import load, sync_from_dir
+from fgrid.analysis.dataset import Dataset
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """Return the shared (read-only) nflverse files' folder; fail loudly if it is missing (CI has it)."""
-    path = shared_data_dir()
-    if not (path / "raw").is_dir():
-        pytest.fail(f"shared NFL data not found at {path} (set {SHARED_DATA_ENV})")
-    return path
+def shared_data(shared_nfl: Path) -> Path:
+    """Return the shared (read-only) nflverse files' folder (``$FGRID_SHARED_DATA``, else ``../shared/data/nfl``;
+    tests/conftest.py's ``shared_nfl``, which fails loudly if it is missing: CI has it)."""
+    return shared_nfl
 
 
 @pytest.fixture(scope="session")

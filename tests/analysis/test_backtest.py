@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from fgrid.analysis import backtest, matchup
-from fgrid.analysis import features as F
-from fgrid.analysis.data import Dataset
+from fgrid.analysis import backtest, feature_store
+from fgrid.analysis.dataset import Dataset
+from fgrid.analysis.matchup.constants import ENGINE
 from fgrid.analysis.scoring import points_expr
 from fgrid.errors import InputError
 
@@ -128,8 +128,8 @@ def test_goal_2023_weeks_5_to_18_ppr(dataset: Dataset) -> None:
 @pytest.fixture(scope="module")
 def later_changed(dataset: Dataset) -> Dataset:
     """A copy of the data whose games from (REFIT_SEASON, REFIT_WEEK) on have absurd stats and final scores."""
-    key = pl.col("season") * F.KEY_SEASON + pl.col("week")
-    later = key >= F.game_key(REFIT_SEASON, REFIT_WEEK)
+    key = pl.col("season") * feature_store.KEY_SEASON + pl.col("week")
+    later = key >= feature_store.game_key(REFIT_SEASON, REFIT_WEEK)
     stat_cols = [c for c, t in dataset.stats.schema.items() if t.is_numeric() and c not in ("season", "week")]
     stats = dataset.stats.with_columns(
         [pl.when(later).then(pl.col(c) * 3 + 7).otherwise(pl.col(c)).alias(c) for c in stat_cols])
@@ -141,7 +141,7 @@ def later_changed(dataset: Dataset) -> Dataset:
 
 def test_fit_before_a_key_uses_no_game_at_or_after_it(dataset: Dataset, later_changed: Dataset) -> None:
     seasons = (REFIT_SEASON - 1, REFIT_SEASON)
-    key = F.game_key(REFIT_SEASON, REFIT_WEEK)
+    key = feature_store.game_key(REFIT_SEASON, REFIT_WEEK)
     fitted = backtest.fit_engine(dataset, seasons, before=key)
     # Every constant (the regression, point lines, def_scale, debuts) is the same whatever the later games were.
     assert backtest.fit_engine(later_changed, seasons, before=key) == fitted
@@ -151,7 +151,7 @@ def test_fit_before_a_key_uses_no_game_at_or_after_it(dataset: Dataset, later_ch
     assert one_more != fitted
     assert backtest.fit_engine(later_changed, seasons, before=key + 1) != one_more
     with pytest.raises(InputError, match="too few QB games before 2019 week 5"):
-        backtest.fit_engine(dataset, (2019,), before=F.game_key(2019, 5))
+        backtest.fit_engine(dataset, (2019,), before=feature_store.game_key(2019, 5))
 
 
 def test_refit_projections_use_no_later_game(dataset: Dataset, later_changed: Dataset) -> None:
@@ -186,5 +186,5 @@ def test_refit_input_errors(dataset: Dataset) -> None:
 
 
 def test_offline_fit_is_the_shipped_engine(dataset: Dataset) -> None:
-    """fit_engine without ``before`` still gives matchup.ENGINE's PPR constants (fitted on 2019-2022)."""
-    assert backtest.fit_engine(dataset) == matchup.ENGINE["ppr"]
+    """fit_engine without ``before`` still gives matchup.constants.ENGINE's PPR constants (fitted on 2019-2022)."""
+    assert backtest.fit_engine(dataset) == ENGINE["ppr"]

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from fgrid.analysis import compare, matchup
-from fgrid.analysis.data import Dataset
+from fgrid.analysis.dataset import Dataset
 from fgrid.errors import InputError
 
 

@@ -20,8 +20,22 @@ from typing import Any
 import polars as pl
 import pytest
 
-from fgrid.analysis import data
-from fgrid.analysis.data import Dataset, info, load, sync_from_dir, sync_online
+from fgrid.analysis.data import (
+    info,
+    load,
+    schema,
+    sources,
+    store,
+    sync_from_dir,
+    sync_online,
+)
+from fgrid.analysis.dataset import (
+    META_FILE,
+    PLAYERS_FILE,
+    SCHEDULES_FILE,
+    STATS_FILE,
+    Dataset,
+)
 from fgrid.analysis.teams import TEAM_CODES
 from fgrid.errors import DataFormatError, InputError, NoDataError, UnavailableError
 
@@ -107,9 +121,9 @@ def test_info_and_load_without_data_raise_no_data(tmp_path: Path) -> None:
 
 
 def test_stats_have_the_normalized_schema(dataset: Dataset) -> None:
-    assert dataset.stats.schema == pl.Schema(data.STATS_COLUMNS)
+    assert dataset.stats.schema == pl.Schema(schema.STATS_COLUMNS)
     required = ["player_id", "player_name", "player_display_name", "team", "season", "week", "season_type"]
-    required += ["opponent", "game_id", "gameday", "home", *data.COUNT_COLUMNS, "fantasy_points"]
+    required += ["opponent", "game_id", "gameday", "home", *schema.COUNT_COLUMNS, "fantasy_points"]
     nulls = dataset.stats.select(pl.col(required).null_count()).row(0, named=True)
     assert {name: n for name, n in nulls.items() if n} == {}
     assert set(dataset.stats["team"]) == set(TEAM_CODES)
@@ -155,10 +169,10 @@ def test_shares_are_null_only_before_2021(dataset: Dataset) -> None:
 
 def test_schedules_are_clean(dataset: Dataset) -> None:
     schedules = dataset.schedules
-    assert list(schedules.columns) == list(data.SCHEDULE_COLUMNS)
+    assert list(schedules.columns) == list(schema.SCHEDULE_COLUMNS)
     assert schedules.height == 1675
     assert schedules.schema["gameday"] == pl.Date
-    assert set(schedules["roof"].drop_nulls()) <= set(data.ROOF_VALUES)
+    assert set(schedules["roof"].drop_nulls()) <= set(schema.ROOF_VALUES)
     surfaces = set(schedules["surface"].drop_nulls())
     assert "grass" in surfaces and all(s == s.strip() and s for s in surfaces)
     played = schedules.filter(pl.col("season") <= 2024)
@@ -167,7 +181,7 @@ def test_schedules_are_clean(dataset: Dataset) -> None:
 
 def test_player_ids_are_int_strings_with_nfl_positions(dataset: Dataset) -> None:
     players = dataset.players
-    assert list(players.columns) == list(data.PLAYER_COLUMNS)
+    assert list(players.columns) == list(schema.PLAYER_COLUMNS)
     assert players["gsis_id"].is_unique().all()
     lamb = players.filter(pl.col("gsis_id") == "00-0036358").row(0, named=True)
     assert (lamb["sleeper_id"], lamb["espn_id"], lamb["position"], lamb["team"]) == ("6786", "4241389", "WR", "DAL")
@@ -183,9 +197,9 @@ def test_load_is_cached_and_fast(nfl_dir: Path, dataset: Dataset) -> None:
     assert time.perf_counter() - started < 0.01
     version_dir = Path(dataset.path)
     started = time.perf_counter()
-    pl.read_parquet(version_dir / data.STATS_FILE)
-    pl.read_parquet(version_dir / data.SCHEDULES_FILE)
-    pl.read_parquet(version_dir / data.PLAYERS_FILE)
+    pl.read_parquet(version_dir / STATS_FILE)
+    pl.read_parquet(version_dir / SCHEDULES_FILE)
+    pl.read_parquet(version_dir / PLAYERS_FILE)
     assert time.perf_counter() - started < 0.5
 
 
@@ -204,7 +218,7 @@ def test_2024_schema_gives_the_same_rows(shared_data: Path, dataset: Dataset, tm
     renamed = raw.rename(RENAMES_2024).drop("dakota").with_row_index("")  # a leading unnamed index column
     source = make_source(shared_data, tmp_path / "src", {2022: renamed})
     sync_from_dir(source, tmp_path / "nfl")
-    columns = list(data.STATS_COLUMNS)
+    columns = list(schema.STATS_COLUMNS)
     got = load(tmp_path / "nfl").stats.select(columns)
     expected = dataset.stats.filter(pl.col("season") == 2022).select(columns)
     assert got.equals(expected)
@@ -229,7 +243,7 @@ def test_unusable_rows_are_counted_not_dropped_silently(shared_data: Path, tmp_p
     assert report["unknown_team_codes"] == ["XYZ"]
     assert report["rows"] == PROVENANCE_ROWS[2023] - 4
     assert info(tmp_path / "nfl")["skipped"] == report["skipped"]
-    meta = json.loads((Path(report["path"]) / data.META_FILE).read_text())
+    meta = json.loads((Path(report["path"]) / META_FILE).read_text())
     assert meta["skipped"] == report["skipped"]
 
 
@@ -249,9 +263,9 @@ def test_folder_without_stats_is_a_format_error(shared_data: Path, tmp_path: Pat
 
 def assert_intact(nfl_dir: Path, version: str) -> None:
     assert info(nfl_dir)["version"] == version
-    data._CACHE.clear()
+    store._CACHE.clear()
     assert load(nfl_dir).stats.height == PROVENANCE_ROWS[2023]
-    assert not [p for p in (nfl_dir / data.VERSIONS_DIR).iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in (nfl_dir / store.VERSIONS_DIR).iterdir() if p.name.endswith(".tmp")]
 
 
 def test_missing_columns_fail_and_keep_previous_data(
@@ -324,7 +338,7 @@ def test_malformed_schedules_fail(shared_data: Path, small_sync: tuple[Path, dic
 
 
 def versions_in(nfl_dir: Path) -> list[str]:
-    return sorted(p.name for p in (nfl_dir / data.VERSIONS_DIR).iterdir())
+    return sorted(p.name for p in (nfl_dir / store.VERSIONS_DIR).iterdir())
 
 
 def test_each_sync_publishes_a_new_version_and_keeps_the_previous(
@@ -339,7 +353,21 @@ def test_each_sync_publishes_a_new_version_and_keeps_the_previous(
     assert old.stats.height == new.stats.height  # the old Dataset stays usable
     third = sync_from_dir(shared_data, nfl_dir, seasons=range(2023, 2024))
     assert versions_in(nfl_dir) == sorted([second["version"], third["version"]])
-    assert os.readlink(nfl_dir / data.CURRENT_LINK) == f"{data.VERSIONS_DIR}/{third['version']}"
+    assert os.readlink(nfl_dir / store.CURRENT_LINK) == f"{store.VERSIONS_DIR}/{third['version']}"
+
+
+@pytest.mark.parametrize("keep", [3, 1])
+def test_a_sync_keeps_as_many_versions_as_keep_versions_says(
+    shared_data: Path, small_sync: tuple[Path, dict[str, Any]], monkeypatch: pytest.MonkeyPatch, keep: int
+) -> None:
+    nfl_dir, first = small_sync
+    monkeypatch.setattr(store, "KEEP_VERSIONS", keep)
+    synced = [first["version"]]
+    for _ in range(3):  # four syncs in all
+        synced.append(sync_from_dir(shared_data, nfl_dir, seasons=range(2023, 2024))["version"])
+    assert versions_in(nfl_dir) == sorted(synced)[-keep:]  # the newest ones, the current one among them
+    assert os.readlink(nfl_dir / store.CURRENT_LINK) == f"{store.VERSIONS_DIR}/{synced[-1]}"
+    assert load(nfl_dir).version == synced[-1]
 
 
 def test_failed_publish_keeps_previous_data(
@@ -378,12 +406,12 @@ def test_killed_sync_keeps_previous_data(shared_data: Path, small_sync: tuple[Pa
         """
     )
     repo = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60, cwd=repo)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60, cwd=repo, check=False)
     assert done.returncode == -9, done.stderr.decode()
     leftovers = [name for name in versions_in(nfl_dir) if name.endswith(".tmp")]
     assert len(leftovers) == 1
     assert info(nfl_dir)["version"] == before["version"]
-    data._CACHE.clear()
+    store._CACHE.clear()
     assert load(nfl_dir).version == before["version"]
     # The next sync clears the leftover.
     after = sync_from_dir(shared_data, nfl_dir, seasons=range(2023, 2024))
@@ -401,7 +429,7 @@ def test_concurrent_syncs_never_show_a_reader_partial_data(
     def read_forever() -> None:
         while not stop.is_set():
             try:
-                data._CACHE.clear()
+                store._CACHE.clear()
                 dataset = load(nfl_dir)
                 assert dataset.stats.height == dataset.meta["rows"] == PROVENANCE_ROWS[2023]
                 assert dataset.meta["version"] == dataset.version
@@ -426,7 +454,7 @@ def test_concurrent_syncs_never_show_a_reader_partial_data(
     for thread in readers:
         thread.join()
     assert errors == []
-    assert len(versions_in(nfl_dir)) == data.KEEP_VERSIONS
+    assert len(versions_in(nfl_dir)) == store.KEEP_VERSIONS
     assert len(seen) >= 2
 
 
@@ -491,7 +519,7 @@ def test_online_sync_from_a_local_mirror(
     assert report["seasons"] == [2023] and report["rows"] == PROVENANCE_ROWS[2023]
     assert report["schedule_seasons"] == [2023, 2024]
     assert any("player stats 2023" in m for m in messages)
-    columns = list(data.STATS_COLUMNS)
+    columns = list(schema.STATS_COLUMNS)
     online = load(tmp_path / "nfl").stats.select(columns)
     assert online.equals(dataset.stats.filter(pl.col("season") == 2023).select(columns))
 
@@ -511,6 +539,6 @@ def test_offline_sync_says_to_use_local_files(tmp_path: Path, monkeypatch: pytes
     point_nflreadpy_at(f"http://127.0.0.1:{port}", monkeypatch)
     with pytest.raises(UnavailableError) as caught:
         sync_online(tmp_path / "nfl", [2023])
-    assert str(caught.value) == data.OFFLINE_MESSAGE
+    assert str(caught.value) == sources.OFFLINE_MESSAGE
     assert "--from" in str(caught.value) and "\n" not in str(caught.value)
-    assert not (tmp_path / "nfl" / data.CURRENT_LINK).exists()
+    assert not (tmp_path / "nfl" / store.CURRENT_LINK).exists()

@@ -10,9 +10,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from fgrid.analysis import features as F
-from fgrid.analysis import matchup
-from fgrid.analysis.data import Dataset
+from fgrid.analysis import feature_store, features, matchup
+from fgrid.analysis.dataset import Dataset
+from fgrid.analysis.matchup import analysis, engine
 from fgrid.errors import InputError
 
 LAMB = "CeeDee Lamb"
@@ -24,8 +24,8 @@ def _copy(ds: Dataset, **changes: pl.DataFrame) -> Dataset:
 
 
 def _wr_ratios_at_end_of(ds: Dataset, season: int) -> dict[str, float]:
-    st = F.store(ds, "ppr")
-    table = st.def_ratio[season - st.first_season, F.MAX_WEEK, :, F.POS_INDEX["WR"]]
+    st = feature_store.store(ds, "ppr")
+    table = st.def_ratio[season - st.first_season, feature_store.MAX_WEEK, :, feature_store.POS_INDEX["WR"]]
     return {team: float(table[i]) for i, team in enumerate(st.teams) if team != "DAL"}
 
 
@@ -45,9 +45,9 @@ def test_top_receiver_scores_higher_against_weakest_pass_defence(dataset: Datase
 
 def test_late_2023_games_follow_the_engines_own_defence_numbers(dataset: Dataset) -> None:
     # DAL played WAS in week 18 and BUF in week 15 of 2023; the score follows the as-of ratios vs WRs.
-    st = F.store(dataset, "ppr")
+    st = feature_store.store(dataset, "ppr")
     s = 2023 - st.first_season
-    wr = F.POS_INDEX["WR"]
+    wr = feature_store.POS_INDEX["WR"]
     was = st.def_ratio[s, 18, st.team_index["WAS"], wr]
     buf = st.def_ratio[s, 15, st.team_index["BUF"], wr]
     a_was = matchup.analyze(dataset, LAMB, "WAS", season=2023, week=18)
@@ -185,16 +185,16 @@ def test_vegas_reason_uses_nflverse_spread_sign(dataset: Dataset) -> None:
 
 
 def test_verdict_tiers_are_position_aware() -> None:
-    eng = matchup.engine("ppr")
-    for pos in F.POSITIONS:
-        p = F.POS_INDEX[pos]
+    eng = engine.engine("ppr")
+    for pos in feature_store.POSITIONS:
+        p = feature_store.POS_INDEX[pos]
         start, flex = eng.start_line[p], eng.flex_line[p]
         assert start > flex > 0
-        assert matchup.verdict(pos, start + 3, start - 2, start + 12, eng)[0] == "START"
-        assert matchup.verdict(pos, (start + flex) / 2, flex - 3, start + 8, eng)[0] == "FLEX"
-        assert matchup.verdict(pos, flex - 2, 0.5, flex + 6, eng)[0] == "SIT"
-    assert matchup.matchup_score(1.0, 0.1) == 50.0
-    assert matchup.matchup_score(1.3, 0.1) > matchup.matchup_score(1.1, 0.1) > 50 > matchup.matchup_score(0.8, 0.1)
+        assert analysis.verdict(pos, start + 3, start - 2, start + 12, eng)[0] == "START"
+        assert analysis.verdict(pos, (start + flex) / 2, flex - 3, start + 8, eng)[0] == "FLEX"
+        assert analysis.verdict(pos, flex - 2, 0.5, flex + 6, eng)[0] == "SIT"
+    assert analysis.matchup_score(1.0, 0.1) == 50.0
+    assert analysis.matchup_score(1.3, 0.1) > analysis.matchup_score(1.1, 0.1) > 50 > analysis.matchup_score(0.8, 0.1)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -269,21 +269,21 @@ def test_task_kwargs_round_trip(dataset: Dataset) -> None:
 
 
 def test_single_target_features_equal_the_vectorized_ones(dataset: Dataset) -> None:
-    st = F.store(dataset, "ppr")
-    frame = F.player_game_features(st).filter(pl.col("season") >= 2022).sample(400, seed=7)
-    eng = matchup.engine("ppr")
-    vec = {name: frame[name].to_numpy() for name in F.FEATURES}
-    proj = matchup.project(eng, vec, frame["pos"].to_numpy())
+    st = feature_store.store(dataset, "ppr")
+    frame = features.player_game_features(st).filter(pl.col("season") >= 2022).sample(400, seed=7)
+    eng = engine.engine("ppr")
+    vec = {name: frame[name].to_numpy() for name in features.FEATURES}
+    proj = engine.project(eng, vec, frame["pos"].to_numpy())
     for i, row in enumerate(frame.iter_rows(named=True)):
         ctx = st.context(row["season"], row["week"], row["team"])
-        one = F.compute_one(st, row["pidx"], row["tidx"], row["oidx"], row["season"], row["week"], row["pos"],
+        one = features.compute_one(st, row["pidx"], row["tidx"], row["oidx"], row["season"], row["week"], row["pos"],
                             home=ctx.home, implied=ctx.implied, indoor=ctx.indoor, temp=ctx.temp, wind=ctx.wind,
                             rest=ctx.rest)
-        for name in F.FEATURES:
+        for name in features.FEATURES:
             assert math.isclose(one[name], vec[name][i], rel_tol=1e-9, abs_tol=1e-12) or (
                 math.isnan(one[name]) and math.isnan(vec[name][i])
             ), name
-        x = matchup.design_one(one, row["pos"], eng)
+        x = engine.design_one(one, row["pos"], eng)
         assert np.allclose(x, proj["x"][i])
 
 
@@ -291,7 +291,7 @@ def test_analysis_matches_the_backtest_projection(dataset: Dataset) -> None:
     from fgrid.analysis import backtest
 
     rows = backtest.run_week(dataset, 2023, 11)
-    st = F.store(dataset, "ppr")
+    st = feature_store.store(dataset, "ppr")
     for row in rows[::25]:
         opponent = st.context(2023, 11, _team_of(st, row["player_id"], 2023, 11)).opponent
         result = matchup.analyze(dataset, row["player_id"], opponent, season=2023, week=11)
@@ -299,7 +299,7 @@ def test_analysis_matches_the_backtest_projection(dataset: Dataset) -> None:
         assert result["projection"]["low"] == pytest.approx(row["low"], abs=0.006)
 
 
-def _team_of(st: F.FeatureStore, player_id: str, season: int, week: int) -> str:
+def _team_of(st: feature_store.FeatureStore, player_id: str, season: int, week: int) -> str:
     rows = st.player_rows(st.player_index[player_id])
     keys = st.p_key[rows]
     return st.teams[int(st.p_team[rows][list(keys).index(season * 100 + week)])]

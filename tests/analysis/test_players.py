@@ -7,8 +7,14 @@ import time
 import polars as pl
 import pytest
 
-from fgrid.analysis.data import Dataset
-from fgrid.analysis.players import FANTASY_POSITIONS, Player, name_key, player_team_at, resolve_player
+from fgrid.analysis.dataset import Dataset
+from fgrid.analysis.players import (
+    FANTASY_POSITIONS,
+    Player,
+    name_key,
+    player_team_at,
+    resolve_player,
+)
 from fgrid.errors import InputError
 
 LAMB = Player(id="00-0036358", name="CeeDee Lamb", position="WR", team="DAL")

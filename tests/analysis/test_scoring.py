@@ -5,8 +5,13 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from fgrid.analysis.data import Dataset
-from fgrid.analysis.scoring import SCORING_COLUMNS, fantasy_points, points_expr, points_row
+from fgrid.analysis.dataset import Dataset
+from fgrid.analysis.scoring import (
+    SCORING_COLUMNS,
+    fantasy_points,
+    points_expr,
+    points_row,
+)
 from fgrid.errors import InputError
 
 

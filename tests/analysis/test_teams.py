@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from fgrid.analysis.data import Dataset
+from fgrid.analysis.dataset import Dataset
 from fgrid.analysis.teams import TEAM_CODES, TEAMS, normalize_team_code, resolve_team
 from fgrid.analysis.venues import VENUES, get_venue, home_venue, resolve_location
 from fgrid.errors import InputError

@@ -1,14 +1,11 @@
 """Helpers of the fault tests: Redis servers that can be crashed and restarted on the same port, real workers
 (``fgrid worker`` or Celery's own ``celery -A fgrid worker`` for flags fgrid does not expose), bulk submission
-through fgrid's own record-then-publish path, and the real analyses to check results against."""
+through fgrid's own record-then-publish path, and the real analyses to check results against. (The servers and
+workers themselves are ``tests.support``'s.) Every test here is marked ``faults`` (by tests/conftest.py)."""
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, RedisServer, Worker
+from tests.support.servers import RedisServer
 
 LAMB = "CeeDee Lamb"
 #: DAL played at SF in week 5 of 2023.
@@ -24,76 +21,27 @@ LAMB_AT_SF = {"player": LAMB, "opponent": "SF", "location": None, "season": 2023
 FINAL = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
 
 
-class Server(RedisServer):
-    """A private redis-server that can also be crashed (SIGKILL); ``start()`` after ``stop()`` reuses its port."""
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def running(self) -> bool:
-        return bool(self.proc and self.proc.poll() is None)
-
-
-class CeleryWorker(Worker):
-    """Celery's own worker on fgrid's app (``celery -A fgrid worker``), for flags ``fgrid worker`` does not have."""
-
-    def start(self, wait_ready: bool = True, timeout: float = 60) -> Worker:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "fgrid", "worker", *self.args],
-                                         env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                         cwd=REPO)
-        if wait_ready:
-            wait_for(lambda: " ready." in self.text() or self.proc.poll() is not None, timeout, "worker ready")
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited: {self.text()[-2000:]}")
-        return self
+@pytest.fixture
+def workers(start_worker):
+    """Start workers: ``workers(env, *args, celery=False, name=None, wait_ready=True)`` (tests/conftest.py's
+    ``start_worker``)."""
+    return start_worker
 
 
 @pytest.fixture
-def workers(tmp_path: Path) -> Iterator:
-    """Start workers: ``workers(env, *args, celery=False)``; every one is stopped (or killed) at the end."""
-    started: list[Worker] = []
-
-    def start(env: dict[str, str], *args: str, celery: bool = False, name: str | None = None,
-              wait_ready: bool = True) -> Worker:
-        name = name or f"w{len(started) + 1}"
-        cls = CeleryWorker if celery else Worker
-        worker = cls(env, tmp_path / "logs" / f"{name}.log", ["-n", f"{name}@%h", *args])
-        started.append(worker)
-        return worker.start(wait_ready=wait_ready)
-
-    yield start
-    for worker in started:
-        worker.stop(timeout=20)
-
-
-@pytest.fixture
-def aof_redis(tmp_path: Path) -> Iterator[Server]:
+def aof_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A private redis-server with the append-only file on, so a restart keeps queues and results."""
-    server = Server(tmp_path / "redis-aof", appendonly=True).start()
+    server = RedisServer(tmp_path / "redis-aof", appendonly=True).start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def server(tmp_path: Path) -> Iterator[RedisServer]:
     """A private redis-server (no persistence) that can be crashed."""
-    server = Server(tmp_path / "redis").start()
+    server = RedisServer(tmp_path / "redis").start()
     yield server
     server.stop()
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.1) -> float:
-    """Poll ``predicate`` until true; return the seconds it took (fail the test after ``timeout``)."""
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
-    return time.monotonic() - start
 
 
 def settings_of(env: dict[str, str]):
@@ -103,27 +51,22 @@ def settings_of(env: dict[str, str]):
 
 
 def app_of(env: dict[str, str]):
-    from fgrid import client
+    from fgrid.app import get_app
 
-    return client.app_for(settings_of(env))
+    return get_app(settings_of(env))
 
 
 def submit_many(env: dict[str, str], task_name: str, kwargs_list: list[dict[str, Any]]) -> list[str]:
-    """Submit many tasks the way :func:`fgrid.client.submit` does each (record, then publish by name with the
-    recorded header), on one producer and without its per-call broker check, so thousands take seconds."""
-    from fgrid.registry import TaskRegistry
-    from fgrid.signals import RECORDED_HEADER, task_info
+    """Submit many tasks as fgrid does each (:func:`fgrid.recovery.ledger.submit`: record, then publish by name),
+    on one producer and without the per-call broker check, so thousands take seconds."""
+    from fgrid.recovery import ledger
 
     app = app_of(env)
-    registry = TaskRegistry(app)
-    queue = app.amqp.router.route({}, task_name)["queue"].name
     ids = []
     with app.producer_or_acquire() as producer:
         for kwargs in kwargs_list:
             task_id = str(uuid.uuid4())
-            registry.record(task_id, task_info(task_name, queue, "bulk", kwargs=kwargs))
-            app.send_task(task_name, kwargs=kwargs, task_id=task_id, headers={RECORDED_HEADER: True},
-                          producer=producer)
+            ledger.submit(app, task_name, kwargs, task_id, producer=producer)
             ids.append(task_id)
     return ids
 
@@ -150,12 +93,6 @@ def metas(env: dict[str, str], ids: list[str]) -> dict[str, dict[str, Any]]:
 
 def count_final(env: dict[str, str], ids: list[str]) -> int:
     return sum(1 for m in metas(env, ids).values() if m["status"] in FINAL)
-
-
-def killpg(worker: Worker) -> None:
-    """SIGKILL a worker's whole process group (main process and pool children) and reap it."""
-    worker.signal(signal.SIGKILL)
-    worker.proc.wait()
 
 
 @pytest.fixture(scope="session")

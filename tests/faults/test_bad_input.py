@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import redis_env, run_fgrid
 from tests.faults.conftest import LAMB
+from tests.support.processes import redis_env, run_fgrid
 
 pytestmark = pytest.mark.faults
 

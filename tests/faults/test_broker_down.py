@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from tests.conftest import base_env, free_port, run_fgrid
 from tests.faults.conftest import LAMB
+from tests.support.processes import base_env, run_fgrid
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.faults
 

@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from tests.conftest import FGRID, REPO, redis_env, run_fgrid, run_json
 from tests.faults.conftest import (
     FINAL,
     expected_for,
@@ -17,8 +16,10 @@ from tests.faults.conftest import (
     mix_kwargs,
     report,
     submit_many,
-    wait_for,
 )
+from tests.support import REPO
+from tests.support.processes import FGRID, redis_env, run_fgrid, run_json
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.faults
 
@@ -55,8 +56,10 @@ def test_concurrent_and_killed_syncs_never_show_partial_data(data_dir, server, w
         for _ in range(3):  # two syncs at once: each publishes a whole version, one after the other
             procs = [subprocess.Popen(sync, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                      for _ in range(2)]
-            concurrent += [p.wait(120) for p in procs]
-        assert concurrent == [0] * 6
+            for proc in procs:
+                _, err = proc.communicate(timeout=120)  # reads stderr to the end and closes it
+                concurrent.append((proc.returncode, err.decode(errors="replace")[-500:]))
+        assert [code for code, _ in concurrent] == [0] * 6, concurrent
         versions = data_dir / "nfl" / "versions"
         killed = 0
         half_written: set[str] = set()

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import base_env, redis_env, run_fgrid
-from tests.faults.conftest import LAMB, wait_for
+from tests.faults.conftest import LAMB
+from tests.support.processes import base_env, redis_env, run_fgrid
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.faults
 

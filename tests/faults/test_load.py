@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import redis_env
 from tests.faults.conftest import (
     count_final,
     expected_for,
@@ -19,8 +18,9 @@ from tests.faults.conftest import (
     mix_kwargs,
     report,
     submit_many,
-    wait_for,
 )
+from tests.support.processes import redis_env
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.faults
 

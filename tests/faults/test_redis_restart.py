@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from tests.conftest import redis_env, run_fgrid
 from tests.faults.conftest import (
     count_final,
     expected_for,
@@ -16,8 +15,9 @@ from tests.faults.conftest import (
     mix_kwargs,
     report,
     submit_many,
-    wait_for,
 )
+from tests.support.processes import redis_env, run_fgrid
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.faults
 

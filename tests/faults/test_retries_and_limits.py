@@ -13,15 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import redis_env, run_fgrid, run_json
-from tests.faults.conftest import (
-    LAMB_AT_SF,
-    app_of,
-    metas,
-    report,
-    settings_of,
-    wait_for,
-)
+from tests.faults.conftest import LAMB_AT_SF, app_of, metas, report, settings_of
+from tests.support.processes import redis_env, run_fgrid, run_json
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.faults
 
@@ -35,7 +29,7 @@ def new_version(nfl: Path, with_meta: bool) -> Path:
     target = nfl / "versions" / f"20991231T{uuid.uuid4().int % 10**12:012d}Z"
     target.mkdir()
     for path in current.iterdir():
-        if path.is_dir():  # the analysis snapshot
+        if path.is_dir():  # the precomputed analysis indexes
             shutil.copytree(path, target / path.name, copy_function=os.link)
         elif path.name != "meta.json" or with_meta:
             os.link(path, target / path.name)
@@ -63,14 +57,10 @@ def submit_one(env: dict, **limits: float) -> str:
     """Submit one analysis as fgrid's client does (record, then publish), optionally with its own time limits.
     (``fgrid analyze-player`` itself reads the data to check the request, so it refuses while the data is broken;
     a client that does not, such as ``celery call``, still gets the task queued.)"""
-    from fgrid.registry import TaskRegistry
-    from fgrid.signals import RECORDED_HEADER, task_info
+    from fgrid.recovery import ledger
 
-    app = app_of(env)
     task_id = str(uuid.uuid4())
-    TaskRegistry(app).record(task_id, task_info("fgrid.analyze_player", "matchups", "limited", kwargs=LAMB_AT_SF))
-    app.send_task("fgrid.analyze_player", kwargs=LAMB_AT_SF, task_id=task_id, headers={RECORDED_HEADER: True},
-                  **limits)
+    ledger.submit(app_of(env), "fgrid.analyze_player", LAMB_AT_SF, task_id, options=limits)
     return task_id
 
 
@@ -89,19 +79,19 @@ def baseline(env, workers) -> dict:
 
 
 def test_transient_read_failure_is_retried_then_succeeds(env, data_dir, baseline):
-    from fgrid import client
+    from fgrid.service import lifecycle
 
     nfl = data_dir / "nfl"
     intact = (nfl / "current").resolve()
     half = new_version(nfl, with_meta=False)
     task_id = submit_one(env)
     settings = settings_of(env)
-    wait_for(lambda: client.status(settings, task_id)["status"] == "RETRY", 30, "the task to be retried", 0.02)
+    wait_for(lambda: lifecycle.status(settings, task_id)["status"] == "RETRY", 30, "the task to be retried", 0.02)
     seen = [status_json(env, task_id) for _ in range(3)]
     retry = next(doc for doc in seen if doc["status"] == "RETRY")  # `fgrid status` shows it
     assert retry["ready"] is False and retry["result"] is None
     finish_copy(half, intact)
-    took = wait_for(lambda: client.status(settings, task_id)["ready"], 30, "the retried task to finish")
+    took = wait_for(lambda: lifecycle.status(settings, task_id)["ready"], 30, "the retried task to finish")
     doc = status_json(env, task_id)
     assert doc["status"] == "SUCCESS", doc
     assert doc["result"] == baseline["result"]

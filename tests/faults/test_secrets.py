@@ -8,8 +8,10 @@ import time
 
 import pytest
 
-from tests.conftest import base_env, free_port, run_fgrid
-from tests.faults.conftest import LAMB, Server, wait_for
+from tests.faults.conftest import LAMB
+from tests.support.processes import base_env, run_fgrid
+from tests.support.servers import RedisServer, free_port
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.faults
 
@@ -40,7 +42,7 @@ def assert_clean(text: str, *secrets: str) -> None:
 
 @pytest.fixture
 def locked_redis(tmp_path):
-    server = Server(tmp_path / "redis-pw", password=PASSWORD).start()
+    server = RedisServer(tmp_path / "redis-pw", password=PASSWORD).start()
     yield server
     server.stop()
 
@@ -89,7 +91,7 @@ def test_password_never_shown_with_a_wrong_password_or_the_server_down(data_dir,
 
 
 def test_tls_urls_are_accepted_and_masked(data_dir):
-    from fgrid.celery_app import celery_config
+    from fgrid.app.conf import celery_config
     from fgrid.config import Settings
 
     tls = f"rediss://:{PASSWORD}@127.0.0.1:{free_port()}/0"

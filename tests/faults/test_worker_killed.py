@@ -11,19 +11,18 @@ import time
 
 import pytest
 
-from tests.conftest import base_env, redis_env, run_fgrid
 from tests.faults.conftest import (
     FINAL,
     app_of,
     count_final,
     expected_for,
-    killpg,
     metas,
     mix_kwargs,
     report,
     submit_many,
-    wait_for,
 )
+from tests.support.processes import base_env, redis_env, run_fgrid
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.faults
 
@@ -82,7 +81,7 @@ def test_sigkill_mid_batch_loses_nothing(data_dir, server, workers, analysis_mix
     wait_for(lambda: count_final(env, ids) >= BATCH // 3, 120, "a third of the batch", interval=0.02)
     redis = server.client()
     before_kill = {"done": count_final(env, ids), "queued": redis.llen("matchups"), "unacked": redis.hlen("unacked")}
-    killpg(w1)
+    w1.kill()
     killed_at = time.monotonic()
     unfinished = unfinished_on(w1, env, ids)
     w2 = workers(env, "-c", "2")
@@ -152,7 +151,7 @@ def test_embedded_broker_sigkill_loses_nothing(data_dir, workers, analysis_mix):
     wait_for(lambda: count_final(env, ids) >= n // 3, 120, "a third of the batch", interval=0.05)
     # Kill while the worker holds a message it has taken (received, not finished), as a kill at random mostly does.
     wait_for(lambda: holding(w1.text()), 30, "the worker to hold a message", interval=0.001)
-    killpg(w1)
+    w1.kill()
     killed_at = time.monotonic()
     lost = unfinished_on(w1, env, ids)  # taken by the killed worker: gone from the folder, in its memory only
     w2 = workers(env, "-c", "2")
@@ -224,7 +223,7 @@ def test_sigkill_during_comparisons_loses_none(data_dir, server, workers, analys
     wait_for(lambda: count_final(env, ids) >= 30, 120, "some comparisons done", interval=0.05)
     redis = server.client()
     wait_for(lambda: redis.hlen("unacked") > 0, 30, "the worker to hold messages", interval=0.001)
-    killpg(w1)
+    w1.kill()
     killed_at = time.monotonic()
     w2 = workers(env, "-c", "2")
     wait_for(lambda: count_final(env, ids) == len(ids), 90, "every comparison", interval=0.5)
@@ -246,9 +245,11 @@ def test_a_chord_part_stored_by_a_worker_killed_before_counting_it_still_complet
     from celery import chord
     from celery.app.task import Context
 
-    from fgrid import config, recovery
+    from fgrid import config
     from fgrid.analysis import compare
-    from fgrid.registry import TaskRegistry
+    from fgrid.broker import queues
+    from fgrid.recovery import chords, sweep
+    from fgrid.recovery.ledger import TaskLedger
 
     env = redis_env(data_dir, server)
     app = app_of(env)
@@ -269,16 +270,16 @@ def test_a_chord_part_stored_by_a_worker_killed_before_counting_it_still_complet
         app.backend.store_result(part_id, expected_for(analysis_mix, kw), "SUCCESS", request=request)
     assert redis.llen("analysis") == 0  # the ranking is never published: the chord waits for good
 
-    broker, conn = recovery.broker_for(app)
+    broker, conn = queues.view(app, heartbeat_ttl=sweep.WORKER_TTL, lock_ttl=sweep.LOCK_TTL)
     try:
-        later = time.time() + recovery.SUBMIT_GRACE + 1
-        done = recovery.recovery_pass(app, broker, {}, now=later)
+        later = time.time() + sweep.SUBMIT_GRACE + 1
+        done = sweep.run_pass(app, broker, {}, now=later)
         assert sorted(done.counted) == sorted(part_ids)
         assert redis.llen("analysis") == 1  # the ranking, published once
         for part_id in part_ids:  # counting again changes nothing
-            recovery.count_chord_part(app, part_id, TaskRegistry(app).lookup(part_id))
+            chords.count_part(app, part_id, TaskLedger(app).lookup(part_id))
         assert redis.llen("analysis") == 1
-        assert not recovery.recovery_pass(app, broker, {}, now=later + 1).counted
+        assert not sweep.run_pass(app, broker, {}, now=later + 1).counted
     finally:
         conn.release()
 
@@ -300,7 +301,7 @@ def test_embedded_sigkill_during_comparisons_loses_none(data_dir, workers, analy
     requests = [keys[i:i + 3] for i in range(0, 60, 3)]
     ids = submit_many(env, "fgrid.compare_players", [{"requests": r, "slots": 1} for r in requests])
     wait_for(lambda: "celery.chord_unlock" in w1.text(), 60, "a chord waiting to be unlocked", interval=0.05)
-    killpg(w1)
+    w1.kill()
     killed_at = time.monotonic()
     assert count_final(env, ids) < len(ids)
     w2 = workers(env, "-c", "2")
@@ -319,8 +320,10 @@ def test_embedded_sigkill_during_comparisons_loses_none(data_dir, workers, analy
 def test_a_comparison_killed_before_publishing_its_parts_is_published_again(data_dir, server, workers, analysis_mix):
     """A comparison stores PROGRESS with its parts' ids, then publishes them; killed in between, it is published
     again (its parts were never recorded), and ends with its ranking."""
-    from fgrid import config, recovery
+    from fgrid import config
     from fgrid.analysis import compare
+    from fgrid.broker import queues
+    from fgrid.recovery import chords, sweep
 
     env = redis_env(data_dir, server)
     app = app_of(env)
@@ -330,12 +333,12 @@ def test_a_comparison_killed_before_publishing_its_parts_is_published_again(data
     redis.delete("analysis")  # taken by a worker, which stored PROGRESS and was killed before publishing the parts
     app.backend.store_result(task_id, {"done": 0, "total": 3, "children": ["never-1", "never-2", "never-3"]},
                              "PROGRESS")
-    broker, conn = recovery.broker_for(app)
+    broker, conn = queues.view(app, heartbeat_ttl=sweep.WORKER_TTL, lock_ttl=sweep.LOCK_TTL)
     try:
         suspects: dict[str, float] = {}
-        later = time.time() + recovery.SUBMIT_GRACE + 1
-        assert not recovery.recovery_pass(app, broker, suspects, now=later).requeued  # first seen nowhere
-        assert recovery.recovery_pass(app, broker, suspects, now=later + recovery.CONFIRM_DELAY).requeued == [task_id]
+        later = time.time() + sweep.SUBMIT_GRACE + 1
+        assert not sweep.run_pass(app, broker, suspects, now=later).requeued  # first seen nowhere
+        assert sweep.run_pass(app, broker, suspects, now=later + sweep.CONFIRM_DELAY).requeued == [task_id]
     finally:
         conn.release()
     workers(env, "-c", "1")

@@ -1,0 +1,87 @@
+"""Reach the broker and the result store, or fail in one line that names the URL (password masked) and the fix."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Literal
+
+from fgrid import config
+from fgrid.config import Kind, Settings, mask_url
+from fgrid.errors import FgridError, UnavailableError
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+Component = Literal["broker", "result store"]
+
+
+def one_line(settings: Settings, exc: BaseException, limit: int | None = None) -> str:
+    """The error's message on one line (its type when it has none), passwords masked, cut to ``limit``."""
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    masked = config.mask_secrets(message, *settings.secrets)
+    return masked if limit is None else masked[:limit]
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    import redis.exceptions
+    from celery.exceptions import BackendError
+    from kombu.exceptions import OperationalError
+
+    return (OperationalError, ConnectionError, socket.timeout, TimeoutError, redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError, BackendError)
+
+
+@contextlib.contextmanager
+def reachable(settings: Settings, what: Component = "broker") -> Iterator[None]:
+    """Turn connection failures inside the block into one UnavailableError that names the URL and the fix."""
+    errors = _connection_errors()
+    try:
+        yield
+    except FgridError:
+        raise
+    except errors as exc:
+        raise unavailable(settings, exc, what) from exc
+
+
+def unavailable(settings: Settings, exc: BaseException, what: Component = "broker") -> UnavailableError:
+    """An UnavailableError for ``exc``, naming the broker or result store URL (masked) and what to check."""
+    url = settings.result_backend if what == "result store" else settings.broker_url
+    hint = ("is Redis running? check `redis-cli ping`" if config.kind_of(url) is Kind.REDIS
+            else "is the server running?")
+    return UnavailableError(f"cannot reach the {what} at {mask_url(url)}: {one_line(settings, exc, 160)}; {hint}",
+                            component=what)
+
+
+def check_broker(app: Celery) -> None:
+    """Connect to the broker once, quickly; raise UnavailableError if it is down."""
+    settings: Settings = app.fgrid_settings
+    timeout = config.DEFAULT_CONNECT_TIMEOUT
+    with reachable(settings, "broker"):
+        if settings.broker_kind is Kind.REDIS:
+            # A ping over the app's pooled connection: one round trip, no new connection per check.
+            with app.pool.acquire(block=True, timeout=timeout) as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
+                conn.default_channel.client.ping()
+        else:
+            with app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
+
+
+def check_result_store(app: Celery) -> None:
+    """Reach the result store once; raise UnavailableError if it is down or (files) not writable."""
+    settings: Settings = app.fgrid_settings
+    if settings.result_kind is Kind.REDIS:
+        with reachable(settings, "result store"):
+            app.backend.client.ping()
+    elif (folder := settings.result_dir) is not None and not os.access(folder, os.W_OK):
+        raise UnavailableError(f"the result store folder {folder} is not writable; create it or fix its "
+                               f"permissions, or set {config.ENV_RESULT_BACKEND}", component="result store")
+
+
+def check(app: Celery) -> None:
+    """Reach the broker, then the result store; the UnavailableError's ``component`` says which failed."""
+    check_broker(app)
+    check_result_store(app)
