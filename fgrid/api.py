@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
@@ -151,7 +152,7 @@ class Component(BaseModel):
 
 
 class WorkersReport(BaseModel):
-    count: int = Field(description="Workers that answered a ping within a second.")
+    count: int = Field(description="Workers alive now (a recovery heartbeat in the last 15 s, or a ping's answer).")
     names: list[str]
     error: str | None = None
 
@@ -211,7 +212,9 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
         description="Queue an analysis, get a task id back at once (202), then poll its status until it is ready.",
         lifespan=_lifespan(settings),
     )
-    api.add_exception_handler(FgridError, _error_handler(settings))  # type: ignore[arg-type]
+    api.add_exception_handler(FgridError, _error_handler(settings))  # type: ignore[arg-type]  # Starlette types
+    # handlers for Exception only; FastAPI calls this one with an FgridError.
+    api.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]  # as above
     # The token is checked by the guard middleware, before the body is read; this dependency only documents the
     # bearer scheme in the OpenAPI schema, and only when a token is actually required.
     secured = [Depends(HTTPBearer(auto_error=False, description="FGRID_API_TOKEN"))] if token else []
@@ -264,9 +267,12 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
 
     @api.get(HEALTH_PATH, response_model=Health, responses={503: {"model": Health, "description": "Unavailable."}},
              tags=["health"])
-    def health() -> JSONResponse:
-        """Say whether the broker and result store are reachable (200, else 503) and which workers answer."""
+    def health(request: Request) -> JSONResponse:
+        """Say whether the broker and result store are reachable (200, else 503) and how many workers are alive;
+        where they are and the workers' names only with the bearer token (when one is set)."""
         report = health_service.health(settings)
+        if token is not None and not _bearer_matches(request.headers.get("authorization", ""), token):
+            report = _redacted(report)
         return JSONResponse(Health(**report).model_dump(), status_code=200 if report["status"] == "ok" else 503)
 
     api.add_middleware(Guard, token=token, max_body=MAX_BODY_BYTES)
@@ -298,6 +304,29 @@ def _warm(settings: Settings) -> None:
         data.load(settings.nfl_dir)
     except FgridError as exc:
         log.warning("fgrid api: %s", config.mask_secrets(str(exc), *settings.secrets))
+
+
+def _bearer_matches(header: str, token: str) -> bool:
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def _redacted(report: dict[str, Any]) -> dict[str, Any]:
+    """The health report a stranger sees: up or down, and how many workers; no paths, hosts or errors."""
+    hidden = "(hidden: send the bearer token)"
+    return {
+        "status": report["status"],
+        **{part: {"ok": report[part]["ok"], "url": hidden, "error": None} for part in ("broker", "result_store")},
+        "workers": {"count": report["workers"]["count"], "names": [], "error": None},
+    }
+
+
+async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming each field and what is wrong with it, without echoing the input: the input may hold what JSON
+    cannot encode (NaN, Infinity, 1e999 parsed as inf) or what nobody should see in a reply."""
+    errors = [{"loc": list(error.get("loc", ())), "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
+              for error in exc.errors()]
+    return JSONResponse({"detail": errors}, status_code=422)
 
 
 def _error_handler(settings: Settings) -> Callable[[Request, FgridError], Awaitable[JSONResponse]]:

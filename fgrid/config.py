@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from fgrid.errors import InputError
 
 #: Environment variables, the public contract from the seed document (plus fgrid's own).
 ENV_BROKER_URL = "CELERY_BROKER_URL"
@@ -66,38 +69,6 @@ DEFAULT_LOGLEVEL = "info"
 #: round trip take a second.
 EMBEDDED_POLLING_INTERVAL = 0.01
 
-# The password runs to the last "@" before the host, so one with an unencoded "/", "@" or "#" is masked whole.
-_PASSWORD_IN_URL = re.compile(
-    r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:@/\s]*):(?P<password>\S+)@(?P<host>[^@\s/?#]+)", re.I)
-_PASSWORD_IN_QUERY = re.compile(r"(?P<key>[?&]password=)[^&\s]+", re.I)
-
-
-def mask_url(url: str) -> str:
-    """Return ``url`` (or any text) with passwords replaced by ``****`` (``redis://:****@host:6379/0``)."""
-    url = _PASSWORD_IN_URL.sub(lambda m: f"{m['scheme']}{m['user']}:****@{m['host']}", url)
-    return _PASSWORD_IN_QUERY.sub(lambda m: f"{m['key']}****", url)
-
-
-def mask_secrets(text: str, *secrets: str) -> str:
-    """Mask every URL password in ``text`` and any of ``secrets`` that appears literally."""
-    text = mask_url(text)
-    for secret in secrets:
-        if secret and len(secret) >= 3:
-            text = text.replace(secret, "****")
-    return text
-
-
-def url_password(url: str | None) -> str | None:
-    """The password in ``url``, if it has one (so it can be scrubbed from output)."""
-    if not url:
-        return None
-    match = _PASSWORD_IN_URL.search(url)
-    if match:
-        return match["password"]
-    query = _PASSWORD_IN_QUERY.search(url)
-    return query.group(0).split("=", 1)[1] if query else None
-
-
 class Kind(StrEnum):
     """What serves a broker or result-store URL: fgrid's files, Redis, RabbitMQ (AMQP), or another transport."""
 
@@ -115,6 +86,86 @@ def kind_of(url: str) -> Kind:
     """The :class:`Kind` of a broker or result-store URL, from its scheme (``redis://`` and ``rediss://`` are Redis)."""
     scheme = url.partition("://")[0].lower() if "://" in url else ""
     return _KINDS.get(scheme.rpartition("+")[2], Kind.OTHER)
+
+
+# In text (an error message, a log line) a password runs to the last "@" before the host, so one with an unencoded
+# "/", "@" or "#" is masked whole. A configured URL is masked exactly (see url_parts), spaces included.
+_PASSWORD_IN_URL = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:@/\s]*):(?P<password>\S+)@(?P<host>[^@\s/?#]+)", re.I)
+_PASSWORD_IN_QUERY = re.compile(r"(?P<key>[?&]password=)[^&\s]+", re.I)
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*://", re.I)
+
+
+def url_parts(url: str) -> tuple[str, str, str | None, str] | None:
+    """A URL as (scheme://, user, password or None, the rest from the host on), splitting the user info at the LAST
+    "@" (a host never holds one), so a password with unencoded "@", "/", "#" or spaces is found whole; None for
+    text that is not one URL."""
+    match = _SCHEME.match(url)
+    if match is None or "\n" in url:
+        return None
+    rest = url[match.end():]
+    if "@" not in rest:
+        return match.group(0), "", None, rest
+    userinfo, _, host = rest.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    return match.group(0), user, password if colon else None, host
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` (or any text) with passwords replaced by ``****`` (``redis://:****@host:6379/0``)."""
+    parts = url_parts(url.strip())
+    if parts is not None and parts[2]:
+        scheme, user, _password, host = parts
+        url = f"{scheme}{user}:****@{host}"
+    url = _PASSWORD_IN_URL.sub(lambda m: f"{m['scheme']}{m['user']}:****@{m['host']}", url)
+    return _PASSWORD_IN_QUERY.sub(lambda m: f"{m['key']}****", url)
+
+
+def mask_secrets(text: str, *secrets: str) -> str:
+    """Mask every URL password in ``text`` and any of ``secrets`` that appears literally."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, "****")
+    return mask_url(text)
+
+
+def url_password(url: str | None) -> str | None:
+    """The password in ``url``, if it has one (so it can be scrubbed from output)."""
+    if not url:
+        return None
+    parts = url_parts(url.strip())
+    if parts is not None and parts[2]:
+        return parts[2]
+    match = _PASSWORD_IN_URL.search(url)
+    if match:
+        return match["password"]
+    query = _PASSWORD_IN_QUERY.search(url)
+    return query.group(0).split("=", 1)[1] if query else None
+
+
+def check_url(url: str, variable: str) -> str:
+    """Return ``url`` if a broker or result store can be reached by it; else raise InputError, one sentence that
+    says what is wrong (the password masked) and how to write it."""
+    masked = mask_url(url)
+    parts = url_parts(url.strip())
+    if parts is None:
+        raise InputError(f"malformed URL in {variable}: {masked!r} has no scheme; write it as "
+                         f"redis://[:password@]host:port/db (or amqp://..., filesystem://)")
+    _scheme, _user, password, host = parts
+    if password is not None and urlsplit(url.strip()).password != password:
+        # What the clients will parse is not the password: an unencoded "@", "/", "#" or "?" cut it short.
+        raise InputError(f"malformed URL in {variable} ({masked}): percent-encode the password's special characters "
+                         f"(a space as %20, @ as %40, / as %2F, # as %23, ? as %3F)")
+    address = re.split(r"[/?#]", host, maxsplit=1)[0]
+    if kind_of(url) in (Kind.REDIS, Kind.AMQP):
+        _hostname, colon, port = address.rpartition(":")
+        if colon and port and not port.isdigit() and not address.endswith("]"):
+            raise InputError(f"malformed URL in {variable} ({masked}): port {port!r} is not a number")
+    return url
+
+
+def _variable(source: str, default: str) -> str:
+    return source.removeprefix("env:") if source.startswith("env:") else default
 
 
 def default_data_dir() -> Path:
@@ -154,6 +205,10 @@ class Settings:
         data_dir = Path(pick("data_dir", ENV_DATA_DIR) or default_data_dir()).expanduser()
         broker = pick("broker_url", ENV_BROKER_URL, ENV_REDIS_URL)
         backend = pick("result_backend", ENV_RESULT_BACKEND, ENV_REDIS_URL)
+        if broker is not None:
+            check_url(broker, _variable(sources["broker_url"], ENV_BROKER_URL))
+        if backend is not None and not str(backend).startswith("file://"):
+            check_url(backend, _variable(sources["result_backend"], ENV_RESULT_BACKEND))
         if broker is None:
             broker = "filesystem://"
             sources["broker_url"] = "default (embedded, files under the data folder)"

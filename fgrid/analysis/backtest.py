@@ -23,7 +23,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import numpy as np
 import polars as pl
@@ -347,7 +347,8 @@ def fit_engine(
                 .agg(pl.col("points").sort(descending=True).get(rank - 1).alias("line"), pl.len())
                 .filter(pl.col("len") >= rank)
             )
-            out[position][name] = round(float(lines["line"].median()), 3)
+            # A Float64 column: polars types median() as any Python literal.
+            out[position][name] = round(float(cast(float, lines["line"].median())), 3)
         out[position]["def_scale"] = _def_scale(st, seasons, p, before)
         # Players with no earlier game: their debut games (not in the first season, where every game is a "debut").
         debuts = frame.filter((pl.col("pos") == p) & (pl.col("n_prev") == 0) & (pl.col("season") > min(seasons)))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import polars as pl
@@ -154,8 +154,9 @@ class FeatureStore:
     last_stats_season: int
     last_key: int  # key of the last game with stats
     last_day: dt.date | None  # date of the last game with stats
-    #: Derived tables other modules cache here (indexes, the engine), keyed by their name.
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: Derived tables other modules cache here (indexes, the engine), keyed by their name (or a (name, arguments)
+    #: tuple for tables that depend on arguments).
+    extras: dict[str | tuple[Any, ...], Any] = field(default_factory=dict)
     #: Row-major copies of the state (one row per player or team row) for :func:`fgrid.analysis.features.compute_one`.
     p_matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     t_matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
@@ -421,7 +422,8 @@ def build(stats: pl.DataFrame, schedules: pl.DataFrame, scoring: str = "ppr", ve
     first_season, last_season = int(min(seasons_all)), int(max(seasons_all))
     def_ratio, def_games = _defence_tables(team_games, len(teams), first_season, last_season)
     weeks = base.group_by("key").agg(pl.col("gameday").max()).sort("key")
-    through = base["gameday"].max()
+    # polars types a Series' min/max as any Python literal; these columns are Int64 and Date.
+    through = cast("dt.date | None", base["gameday"].max())
     return FeatureStore(
         scoring=scoring,
         version=version,
@@ -446,9 +448,9 @@ def build(stats: pl.DataFrame, schedules: pl.DataFrame, scoring: str = "ppr", ve
         contexts=contexts,
         week_keys=weeks["key"].to_numpy(),
         week_last_day=weeks["gameday"].to_list(),
-        first_stats_season=int(base["season"].min()),
-        last_stats_season=int(base["season"].max()),
-        last_key=int(base["key"].max()),
+        first_stats_season=int(cast(int, base["season"].min())),
+        last_stats_season=int(cast(int, base["season"].max())),
+        last_key=int(cast(int, base["key"].max())),
         last_day=through,
     )
 

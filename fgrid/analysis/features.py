@@ -21,6 +21,7 @@ team game).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
@@ -50,7 +51,7 @@ LEAGUE_IMPLIED = 23.0
 
 def nz(x: np.ndarray) -> np.ndarray:
     """``x`` with nan replaced by 0 (cheaper than ``np.nan_to_num`` on the small arrays of one analysis)."""
-    return np.where(x == x, x, 0.0)  # noqa: PLR0124 - nan != nan
+    return np.where(x == x, x, 0.0)  # nan != nan
 
 
 def def_ratio(
@@ -117,7 +118,7 @@ def compute(
     out["exp_car"] = nz(out["car_share"] * out["team_car"])
     out["exp_ay"] = nz(out["ay_share"] * out["team_ay"])
     out["exp_att"] = nz(out["att_share"] * out["team_att"])
-    known = implied == implied  # noqa: PLR0124 - nan != nan
+    known = implied == implied  # nan != nan
     out["implied"] = implied
     out["implied_rel"] = np.where(known, implied / LEAGUE_IMPLIED, 1.0)
     out["vegas_pts"] = nz(out["pts_share"] * np.where(known, implied, out["team_pts"]))
@@ -179,7 +180,7 @@ def compute_one(
     out["exp_car"] = _nz1(out["car_share"] * out["team_car"])
     out["exp_ay"] = _nz1(out["ay_share"] * out["team_ay"])
     out["exp_att"] = _nz1(out["att_share"] * out["team_att"])
-    known = implied == implied  # noqa: PLR0124 - nan != nan
+    known = implied == implied  # nan != nan
     out["implied"] = implied
     out["implied_rel"] = implied / LEAGUE_IMPLIED if known else 1.0
     out["vegas_pts"] = _nz1(out["pts_share"] * (implied if known else out["team_pts"]))
@@ -201,7 +202,7 @@ def compute_one(
 
 
 def _nz1(x: float) -> float:
-    return x if x == x else 0.0  # noqa: PLR0124 - nan != nan
+    return x if x == x else 0.0  # nan != nan
 
 
 def _log_ratio1(recent: float, weighted: float, floor: float = 0.02) -> float:
@@ -221,7 +222,7 @@ FEATURES = (
 )
 
 
-def context_arrays(contexts: list[GameContext | None]) -> dict[str, np.ndarray]:
+def context_arrays(contexts: Sequence[GameContext | None]) -> dict[str, np.ndarray]:
     """The per-game arguments of :func:`compute` (home, implied, indoor, temp, wind, rest) for some contexts."""
     nan = float("nan")
     return {
@@ -252,13 +253,13 @@ def player_game_features(st: FeatureStore, positions: tuple[str, ...] = POSITION
     key = st.p_key[rows]
     season, week = key // KEY_SEASON, key % KEY_SEASON
     tidx = st.p_team[rows]
-    ctxs = [
+    found_ctxs = [
         st.contexts.get((s, w, st.teams[t]))
         for s, w, t in zip(season.tolist(), week.tolist(), tidx.tolist(), strict=True)
     ]
-    keep = np.array([c is not None for c in ctxs], dtype=bool)
+    keep = np.array([c is not None for c in found_ctxs], dtype=bool)
     rows, pidx, season, week, tidx = rows[keep], pidx[keep], season[keep], week[keep], tidx[keep]
-    ctxs = [c for c in ctxs if c is not None]
+    ctxs = [c for c in found_ctxs if c is not None]
     oidx = np.array([st.team_index[c.opponent] for c in ctxs], dtype=np.int64)
     pos = st.p_pos[rows]
     feats = compute(st, pidx, tidx, oidx, season, week, pos, **context_arrays(ctxs))

@@ -211,9 +211,9 @@ def resolve_player(ds: Dataset, query: str, season: int | None = None) -> Player
             raise InputError(f"ambiguous player id '{text}'; write sleeper:{text} or espn:{text}")
         return _pick(index, text, pids, season)
     key = name_key(text)
-    pids = index.by_name.get(key) or index.by_short_name.get(key)
-    if pids:
-        return _pick(index, text, pids, season)
+    named = index.by_name.get(key) or index.by_short_name.get(key)
+    if named:
+        return _pick(index, text, named, season)
     similar = _suggestions(index, text)
     hint = f"did you mean: {', '.join(similar)}?" if similar else "no similar name in the synced data"
     raise InputError(f"unknown player '{text}'; {hint}")

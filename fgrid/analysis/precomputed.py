@@ -184,14 +184,18 @@ def _derived(doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, An
         group, _, key = name.partition(".")
         if key:
             groups[group][key] = value
-    st = FeatureStore(
-        **{name: saved[name] for name in _SCALARS},
+    # Keyword arguments of many types gathered by name: typed loosely, as the saved document is.
+    kwargs: dict[str, Any] = {name: saved[name] for name in _SCALARS}
+    kwargs.update(
         team_index={t: i for i, t in enumerate(saved["teams"])},
         player_index={p: i for i, p in enumerate(saved["player_ids"])},
-        **{name: arrays[name] for name in _ARRAYS},
-        **groups,
+    )
+    kwargs.update({name: arrays[name] for name in _ARRAYS})
+    kwargs.update(groups)
+    kwargs.update(
         contexts=contexts,
         week_last_day=[_date(d) for d in saved["week_last_day"]],
         last_day=_date(saved["last_day"]),
     )
+    st = FeatureStore(**kwargs)
     return {store_key(SCORING): st, players.INDEX_KEY: players.index_from_json(doc["players"])}

@@ -6,7 +6,7 @@ import contextlib
 import os
 import socket
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fgrid import config
 from fgrid.config import Kind, Settings, mask_url
@@ -85,3 +85,12 @@ def check(app: Celery) -> None:
     """Reach the broker, then the result store; the UnavailableError's ``component`` says which failed."""
     check_broker(app)
     check_result_store(app)
+
+
+@contextlib.contextmanager
+def control(app: Celery, timeout: float, limit: int | None = None) -> Iterator[Any]:
+    """Celery's remote control (``inspect``) on a connection of its own, closed afterwards: a broadcast's replies
+    are never read from a connection another thread (a server's request, a consumer) is using."""
+    settings: Settings = app.fgrid_settings
+    with reachable(settings, "broker"), app.connection_for_read() as conn:
+        yield app.control.inspect(timeout=timeout, limit=limit, connection=conn)

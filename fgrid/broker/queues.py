@@ -77,3 +77,16 @@ def remove(app: Celery, task_ids: set[str]) -> int:
         with connection.reachable(settings, "broker"):
             return redis.remove(app, task_ids)
     return 0
+
+
+def live_workers(app: Celery, heartbeat_ttl: int) -> dict[str, set[str]] | None:
+    """The workers whose recovery heartbeat is fresh (hostname -> ids of the tasks each holds), read from the broker
+    over a pooled connection of the caller's own; None where workers send none (RabbitMQ: ask them instead)."""
+    settings: Settings = app.fgrid_settings
+    if settings.embedded:
+        return files.FileQueues(settings.broker_dir, heartbeat_ttl).live_workers()
+    if settings.broker_kind is not Kind.REDIS:
+        return None
+    with connection.reachable(settings, "broker"), app.pool.acquire(block=True) as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, timeout=config.DEFAULT_CONNECT_TIMEOUT)
+        return redis.RedisQueues(conn.default_channel, heartbeat_ttl, heartbeat_ttl).live_workers()

@@ -7,18 +7,28 @@ from typing import Any
 
 from fgrid import config
 from fgrid.app import get_app
-from fgrid.broker import connection
-from fgrid.broker.connection import reachable
+from fgrid.broker import connection, queues
 from fgrid.config import Kind, Settings, mask_url
 from fgrid.errors import FgridError, UnavailableError
+from fgrid.recovery import sweep
 from fgrid.service import monitor
 
 #: Seconds the health probe waits for workers to answer a ping.
 WORKER_PING_TIMEOUT = 1.0
 
 
+def live_workers(app: Any) -> set[str]:
+    """The workers alive now: from their recovery heartbeats where they send them (one read, no broadcast), else
+    those that answer a ping within :data:`WORKER_PING_TIMEOUT`."""
+    beating = queues.live_workers(app, sweep.WORKER_TTL)
+    if beating is not None:
+        return set(beating)
+    with connection.control(app, WORKER_PING_TIMEOUT) as inspect:
+        return set(inspect.ping() or {})
+
+
 def health(settings: Settings) -> dict[str, Any]:
-    """Probe the broker and the result store (as every submission does) and ping the workers: a JSON-ready report
+    """Probe the broker and the result store (as every submission does) and count the live workers: a JSON-ready report
     with ``status`` "ok" or "unavailable" and, for each component, ``ok``, its masked URL and the error."""
     app = get_app(settings)
     broker_error = store_error = None
@@ -33,9 +43,8 @@ def health(settings: Settings) -> dict[str, Any]:
     workers: dict[str, Any] = {"count": 0, "names": [], "error": "broker unreachable" if broker_error else None}
     if broker_error is None:
         try:
-            with reachable(settings, "broker"):
-                replies = app.control.inspect(timeout=WORKER_PING_TIMEOUT).ping() or {}
-            workers = {"count": len(replies), "names": sorted(replies), "error": None}
+            names = sorted(live_workers(app))
+            workers = {"count": len(names), "names": names, "error": None}
         except UnavailableError as exc:
             workers["error"] = connection.one_line(settings, exc)
     ok = broker_error is None and store_error is None
@@ -113,8 +122,8 @@ def _registered_check(settings: Settings, timeout: float, workers: int) -> dict[
     expected = sorted(name for name in app.tasks if name.startswith("fgrid."))
     fix = "restart the workers on this version of fgrid (`fgrid worker`), so they load the same tasks"
     try:
-        with reachable(settings, "broker"):
-            replies = app.control.inspect(timeout=timeout, limit=workers).registered() or {}
+        with connection.control(app, timeout, limit=workers) as inspect:
+            replies = inspect.registered() or {}
     except UnavailableError as exc:
         return {"check": "tasks registered", "ok": False, "detail": str(exc), "fix": fix}
     known = {name.split()[0] for names in replies.values() for name in names}

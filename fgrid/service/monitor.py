@@ -9,7 +9,7 @@ from typing import Any
 
 from fgrid import config
 from fgrid.app import get_app
-from fgrid.broker import queues, results
+from fgrid.broker import connection, queues, results
 from fgrid.broker.connection import reachable
 from fgrid.broker.queues import Depths
 from fgrid.config import Settings
@@ -50,12 +50,12 @@ def queue_rows(depths: Depths, workers: list[dict[str, Any]]) -> list[dict[str, 
 def inspect_workers(settings: Settings, timeout: float = config.INSPECT_TIMEOUT) -> list[dict[str, Any]]:
     """Every worker that answers within ``timeout``: queues, pool, concurrency, active and processed counts..."""
     app = get_app(settings)
-    with reachable(settings, "broker"):
-        stats = app.control.inspect(timeout=timeout).stats() or {}
-        if not stats:
-            return []
-        # Everyone who will answer has answered stats: the next requests return as soon as they all have.
-        quick = app.control.inspect(timeout=timeout, limit=len(stats))
+    with connection.control(app, timeout) as inspect:
+        stats = inspect.stats() or {}
+    if not stats:
+        return []
+    # Everyone who will answer has answered stats: the next requests return as soon as they all have.
+    with connection.control(app, timeout, limit=len(stats)) as quick:
         active = quick.active() or {}
         reserved = quick.reserved() or {}
         active_queues = quick.active_queues() or {}

@@ -47,7 +47,7 @@ def test_baseline_matches_a_hand_computation(dataset: Dataset) -> None:
     )
     last16 = earlier[::-1][:16]  # most recent first, REG and POST of earlier seasons included
     weights = [0.85**k for k in range(len(last16))]
-    expected = sum(w * p for w, p in zip(weights, last16)) / sum(weights)
+    expected = sum(w * p for w, p in zip(weights, last16, strict=True)) / sum(weights)
     assert lamb["baseline"] == pytest.approx(expected, abs=1e-3)
     assert len(earlier) >= 4 and np.mean(earlier[-8:]) >= 5
 

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -191,16 +190,12 @@ def test_player_ids_are_int_strings_with_nfl_positions(dataset: Dataset) -> None
     assert set(players["team"].drop_nulls()) <= set(TEAM_CODES)
 
 
-def test_load_is_cached_and_fast(nfl_dir: Path, dataset: Dataset) -> None:
-    started = time.perf_counter()
-    assert load(nfl_dir) is dataset
-    assert time.perf_counter() - started < 0.01
+def test_load_is_cached_and_the_tables_read(nfl_dir: Path, dataset: Dataset) -> None:
+    assert load(nfl_dir) is dataset  # the same object again, nothing reread (bench/ measures how fast)
     version_dir = Path(dataset.path)
-    started = time.perf_counter()
     pl.read_parquet(version_dir / STATS_FILE)
     pl.read_parquet(version_dir / SCHEDULES_FILE)
     pl.read_parquet(version_dir / PLAYERS_FILE)
-    assert time.perf_counter() - started < 0.5
 
 
 # --- other layouts and schema years --------------------------------------------------------------------------------
@@ -434,14 +429,14 @@ def test_concurrent_syncs_never_show_a_reader_partial_data(
                 assert dataset.stats.height == dataset.meta["rows"] == PROVENANCE_ROWS[2023]
                 assert dataset.meta["version"] == dataset.version
                 seen.add(dataset.version)
-            except BaseException as error:  # noqa: BLE001 - collected and re-raised by the test
+            except BaseException as error:  # collected and re-raised by the test
                 errors.append(error)
                 return
 
     def sync() -> None:
         try:
             sync_from_dir(shared_data, nfl_dir, seasons=range(2023, 2024))
-        except BaseException as error:  # noqa: BLE001 - collected and re-raised by the test
+        except BaseException as error:  # collected and re-raised by the test
             errors.append(error)
 
     readers = [threading.Thread(target=read_forever) for _ in range(2)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import numpy as np
 import polars as pl
@@ -162,7 +161,7 @@ def test_output_shape(dataset: Dataset, player: str, opponent: str, season: int 
     assert rec["reasons"] and all(isinstance(r, str) and r for r in rec["reasons"])
     assert any("schedule-adjusted" in r for r in rec["reasons"])
     names = {f["name"] for f in result["factors"]}
-    assert REQUIRED_FACTORS <= names
+    assert names >= REQUIRED_FACTORS
     for f in result["factors"]:
         assert set(f) == {"name", "value", "effect", "description"} and isinstance(f["effect"], float)
     # The recent weighted average plus every effect is the projection.
@@ -306,15 +305,12 @@ def _team_of(st: feature_store.FeatureStore, player_id: str, season: int, week: 
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Speed: dict and array lookups plus a little arithmetic (the benchmark's bar is p50 0.5 ms; this is lenient)
+# Warm analyses: dict and array lookups on the cached engine (bench/ measures how fast)
 
 
-def test_one_analysis_is_fast_once_warm(dataset: Dataset) -> None:
+def test_analyses_once_warm_repeat_exactly(dataset: Dataset) -> None:
     matchup.warm(dataset, ("ppr",))
     calls = [(LAMB, "SF", None, 2023, 5), ("Travis Kelce", "LV", None, None, None)]
-    times = []
-    for i in range(300):
-        started = time.perf_counter()
-        matchup.analyze(dataset, *calls[i % 2])
-        times.append(time.perf_counter() - started)
-    assert float(np.median(times)) < 0.002
+    first = [matchup.analyze(dataset, *call) for call in calls]
+    for _ in range(2):
+        assert [matchup.analyze(dataset, *call) for call in calls] == first

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -255,14 +254,11 @@ def test_no_leakage_later_games_and_the_game_itself_do_not_change_a_prediction(
     np.testing.assert_array_equal(x_a[joined["row"].to_numpy()], x_b[joined["row_b"].to_numpy()])
 
 
-def test_one_prediction_takes_well_under_20_ms(dataset: Dataset, small_model: ai.TrainedModel) -> None:
-    ai.predict(small_model, dataset, "Justin Jefferson", "GB", season=SEASON, week=WEEK)  # warm: slate, indexes
-    times = []
-    for _ in range(25):
-        start = time.perf_counter()
-        ai.predict(small_model, dataset, "Justin Jefferson", "GB", season=SEASON, week=WEEK)
-        times.append(time.perf_counter() - start)
-    assert statistics.median(times) < 0.020
+def test_warm_predictions_repeat_the_first(dataset: Dataset, small_model: ai.TrainedModel) -> None:
+    # The first call caches the slate and indexes; later ones read them (bench/ measures how fast).
+    first = ai.predict(small_model, dataset, "Justin Jefferson", "GB", season=SEASON, week=WEEK)
+    for _ in range(2):
+        assert ai.predict(small_model, dataset, "Justin Jefferson", "GB", season=SEASON, week=WEEK) == first
 
 
 def test_future_and_hypothetical_games(dataset: Dataset, small_model: ai.TrainedModel) -> None:

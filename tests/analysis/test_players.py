@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import polars as pl
 import pytest
 
@@ -64,7 +62,7 @@ def test_season_or_id_picks_one_namesake(dataset: Dataset) -> None:
 def test_unknown_name_suggests_the_closest(dataset: Dataset) -> None:
     with pytest.raises(InputError, match=r"^unknown player 'Ceedee Lam'; did you mean: CeeDee Lamb"):
         resolve_player(dataset, "Ceedee Lam")
-    with pytest.raises(InputError, match="did you mean: .*Patrick Mahomes"):
+    with pytest.raises(InputError, match=r"did you mean: .*Patrick Mahomes"):
         resolve_player(dataset, "Patrik Mahomes")
     with pytest.raises(InputError, match="unknown player 'Zzyzx Qwv'"):
         resolve_player(dataset, "Zzyzx Qwv")
@@ -102,9 +100,8 @@ def test_team_follows_the_season(dataset: Dataset) -> None:
     assert player_team_at(dataset, cmc, 2022, 8) == "SF"
 
 
-def test_lookup_is_fast_after_the_first(dataset: Dataset) -> None:
-    resolve_player(dataset, "Justin Jefferson")
-    started = time.perf_counter()
-    for _ in range(1000):
-        resolve_player(dataset, "Justin Jefferson")
-    assert (time.perf_counter() - started) / 1000 < 100e-6
+def test_lookups_after_the_first_agree_with_it(dataset: Dataset) -> None:
+    # Later lookups read the index the first one built (bench/ measures how fast).
+    first = resolve_player(dataset, "Justin Jefferson")
+    for _ in range(3):
+        assert resolve_player(dataset, "Justin Jefferson") == first

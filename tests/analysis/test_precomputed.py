@@ -128,8 +128,8 @@ def test_a_table_read_late_fails_with_a_one_line_error(version_dir: Path) -> Non
     with pytest.raises(TransientDataError, match="changed while being read"):
         ds.stats  # noqa: B018 - the read is the point
     (version_dir / SCHEDULES_FILE).write_bytes(b"not parquet")
-    with pytest.raises(DataFormatError, match="cannot read .*schedules.parquet"):
-        ds.schedules  # noqa: B018
+    with pytest.raises(DataFormatError, match=r"cannot read .*schedules\.parquet"):
+        ds.schedules  # noqa: B018 - the read is the point
     assert ds.loaded() == []
 
 

@@ -146,7 +146,7 @@ def test_home_venue() -> None:
 
 
 def test_ambiguous_and_unknown_locations() -> None:
-    with pytest.raises(InputError, match="ambiguous location 'London'.*LON00.*LON02"):
+    with pytest.raises(InputError, match=r"ambiguous location 'London'.*LON00.*LON02"):
         resolve_location("London")
-    with pytest.raises(InputError, match="unknown location 'Atlantis'; known cities include .*Atlanta, GA"):
+    with pytest.raises(InputError, match=r"unknown location 'Atlantis'; known cities include .*Atlanta, GA"):
         resolve_location("Atlantis")

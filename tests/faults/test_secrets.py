@@ -108,3 +108,27 @@ def test_tls_urls_are_accepted_and_masked(data_dir):
     down = run_fgrid(["status", "3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21"], env, timeout=60)
     assert down.returncode == 3 and "rediss://:****@127.0.0.1:" in down.stderr
     assert_clean(result.stdout + down.stdout + down.stderr, PASSWORD)
+
+
+def test_a_password_with_a_space_is_masked_and_one_with_unencoded_specials_is_a_malformed_url(tmp_path):
+    # With a space, the URL parses the same for every client: it works and is shown masked everywhere.
+    spaced = f"redis://:pa ss-{PASSWORD}@127.0.0.1:{free_port()}/0"
+    for args in (["config"], ["config", "--json"], ["status", "3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21"]):
+        result = run_fgrid(args, {**base_env(tmp_path), "REDIS_URL": spaced}, timeout=60)
+        assert_clean(result.stdout + result.stderr, f"pa ss-{PASSWORD}", PASSWORD)
+        assert "Traceback" not in result.stderr
+    # Unencoded "@", "/" and "#": the clients would read another host and password. Exit 2, one line that says to
+    # percent-encode, the password masked, nothing attempted.
+    broken = f"redis://:p@ss/w#rd-{PASSWORD}@127.0.0.1:{free_port()}/0"
+    for args in (["config"], ANALYZE, ["status", "3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21"]):
+        result = run_fgrid(args, {**base_env(tmp_path), "REDIS_URL": broken}, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1 and "percent-encode" in result.stderr
+        assert_clean(result.stdout + result.stderr, f"ss/w#rd-{PASSWORD}", PASSWORD)
+
+
+def test_a_url_without_a_scheme_or_with_a_bad_port_is_malformed_exit_2(tmp_path):
+    for bad, said in (("redis//localhost", "has no scheme"), ("redis://localhost:port/0", "is not a number")):
+        result = run_fgrid(["status", "3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21"],
+                           {**base_env(tmp_path), "CELERY_BROKER_URL": bad}, timeout=60)
+        assert result.returncode == 2 and said in result.stderr and "CELERY_BROKER_URL" in result.stderr

@@ -11,6 +11,7 @@ import re
 import zlib
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -167,7 +168,7 @@ def download(seasons: Iterable[int], progress: Progress) -> SourceTables:
 
     stats = {}
     for season in wanted:
-        frame = fetch(f"player stats {season}", lambda s=season: nflreadpy.load_player_stats(s, summary_level="week"))
+        frame = fetch(f"player stats {season}", partial(nflreadpy.load_player_stats, season, summary_level="week"))
         stats[season] = normalize_stats(frame, f"nflverse player stats {season}")
     games = fetch("schedules", lambda: nflreadpy.load_schedules(True))
     schedules = normalize_schedules(games, "nflverse schedules").filter(pl.col("season") >= wanted[0])

@@ -21,9 +21,9 @@ import shutil
 import threading
 import time
 from collections.abc import Collection, Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -93,7 +93,7 @@ def _summary(stats: pl.DataFrame, schedules: pl.DataFrame) -> dict[str, Any]:
         .agg(min_week=pl.col("week").min(), max_week=pl.col("week").max(), rows=pl.len())
         .sort("season")
     )
-    last_game = stats["gameday"].max()
+    last_game = cast("date | None", stats["gameday"].max())  # a Date column; polars types max() loosely
     return {
         "seasons": seasons["season"].to_list(),
         "weeks": seasons.to_dicts(),

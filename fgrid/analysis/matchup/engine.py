@@ -101,7 +101,7 @@ def usage_points(feats: dict[str, np.ndarray], pos: np.ndarray, usage_w: np.ndar
 def design(feats: dict[str, np.ndarray], pos: np.ndarray, usage_w: np.ndarray) -> np.ndarray:
     """The engine's terms (columns in :data:`TERMS` order) for feature arrays of :func:`features.compute`."""
     rest = feats["rest"]
-    rest = np.where(rest == rest, rest, 7.0)  # noqa: PLR0124 - nan != nan; unknown rest (nan): a normal week
+    rest = np.where(rest == rest, rest, 7.0)  # nan != nan; unknown rest (nan): a normal week
     temp = feats["temp"]
     receiver = pos >= POS_INDEX["WR"]
     return np.column_stack([
@@ -117,7 +117,7 @@ def design(feats: dict[str, np.ndarray], pos: np.ndarray, usage_w: np.ndarray) -
         feats["home"],
         feats["indoor"],
         np.maximum(nz(feats["wind"]) - WIND_CALM, 0.0),
-        np.maximum(COLD_F - np.where(temp == temp, temp, COLD_F), 0.0),  # noqa: PLR0124 - nan != nan; unknown: mild
+        np.maximum(COLD_F - np.where(temp == temp, temp, COLD_F), 0.0),  # nan != nan; unknown: mild
         (rest < SHORT_REST).astype(np.float64),
         (rest >= LONG_REST).astype(np.float64),
     ])
@@ -151,7 +151,7 @@ def design_one(f: dict[str, float], pos: int, eng: Engine) -> list[float]:
     wind = f["wind"] if f["wind"] == f["wind"] else 0.0
 
     def lg(x: float) -> float:
-        return math.log(max(x if x == x else 0.0, 0.0) + LOG_OFFSET)  # noqa: PLR0124 - nan != nan
+        return math.log(max(x if x == x else 0.0, 0.0) + LOG_OFFSET)  # nan != nan
 
     return [
         lg(f["ewm_pts"]),

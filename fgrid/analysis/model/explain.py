@@ -87,11 +87,11 @@ def top_factors(
 
 
 def _fmt_pct(x: float) -> str:
-    return "n/a" if x != x else f"{100 * x:.0f}%"  # noqa: PLR0124 - nan != nan
+    return "n/a" if x != x else f"{100 * x:.0f}%"  # nan != nan
 
 
 def _fmt(x: float, digits: int = 1) -> str:
-    return "n/a" if x != x else f"{x:.{digits}f}"  # noqa: PLR0124 - nan != nan
+    return "n/a" if x != x else f"{x:.{digits}f}"  # nan != nan
 
 
 def _detail(factor: str, v: dict[str, float]) -> str:

@@ -119,13 +119,13 @@ def _upcoming(st: FeatureStore, season: int, week: int, exclude: set[str]) -> pl
     pos = st.p_pos[last_rows]
     prev_key = st.p_state["prev_key"][last_rows]
     keep = (pos >= 0) & (prev_key // KEY_SEASON >= season - 1)
-    ctxs = [
+    found_ctxs = [
         st.contexts.get((season, week, st.teams[t])) if k and st.teams[t] not in exclude else None
         for t, k in zip(tidx.tolist(), keep.tolist(), strict=True)
     ]
-    keep &= np.array([c is not None for c in ctxs], dtype=bool)
+    keep &= np.array([c is not None for c in found_ctxs], dtype=bool)
     pidx, tidx, pos = pidx[keep], tidx[keep], pos[keep]
-    ctxs = [c for c in ctxs if c is not None]
+    ctxs = [c for c in found_ctxs if c is not None]
     if not ctxs:
         return None
     oidx = np.array([st.team_index[c.opponent] for c in ctxs], dtype=np.int64)

@@ -188,6 +188,7 @@ def train(
     frame, x = training_frame(ds, scoring)
     report("features", 5.0)
     scale_low = scale_high = 1.0
+    metrics: dict[str, Any]
     if len(seasons) >= 2:
         held, fit_on = seasons[-1], seasons[:-1]
         val_model = _fit(ds, scoring, fit_on, frame, x, lambda f: report("validation", 5.0 + 40.0 * f))
