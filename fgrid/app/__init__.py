@@ -28,9 +28,11 @@ def create_app(settings: Settings | None = None) -> Celery:
 
     settings = settings or Settings.from_env()
     if settings.embedded:
-        for sub in ("queue", "control"):
-            (settings.broker_dir / sub).mkdir(parents=True, exist_ok=True)
-        (settings.data_dir / "results").mkdir(parents=True, exist_ok=True)
+        # Owner-only: messages and results hold the tasks' arguments and results.
+        settings.broker_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for sub in ("queue", "control", "inflight"):
+            (settings.broker_dir / sub).mkdir(mode=0o700, exist_ok=True)
+        (settings.data_dir / "results").mkdir(mode=0o700, parents=True, exist_ok=True)
     app = Celery("fgrid", set_as_current=True)
     app.config_from_object(celery_config(settings))
     app.fgrid_settings = settings  # read by fgrid's tasks, broker views and steps

@@ -18,6 +18,11 @@ from fgrid.files import write_atomic
 
 HEARTBEAT_FOLDER = "fgrid-workers"
 LOCK_FILE = "fgrid-recovery.lock"
+#: Where a consumer holds a message file while it reads it (see fgrid.broker.transports.FileChannel).
+INFLIGHT_FOLDER = "inflight"
+#: Seconds after which a file left in the in-flight folder is a leftover of a consumer killed while reading it (its
+#: task is published again from the ledger by recovery) and is deleted.
+INFLIGHT_LEFTOVER_AGE = 60
 
 
 def queue_folder(broker_dir: Path) -> Path:
@@ -62,8 +67,22 @@ class FileQueues:
                 continue
             if task_id := messages.task_id(raw):
                 queued.add(task_id)
+        self._clear_leftovers()
         # The file broker has no `unacked`: a worker holds what it took in memory only.
         return BrokerState(queued, {})
+
+    def _clear_leftovers(self) -> None:
+        folder = self.broker_dir / INFLIGHT_FOLDER
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            try:
+                if entry.stat().st_mtime < time.time() - INFLIGHT_LEFTOVER_AGE:
+                    os.unlink(entry.path)
+            except FileNotFoundError:
+                continue
 
     def restore(self, tag: str) -> None:
         raise NotImplementedError("the file broker keeps no unacknowledged messages")
