@@ -150,7 +150,8 @@ def cancel(settings: Settings, task_id: str, terminate: bool = False,
         with reachable(settings, "result store"):
             app.backend.mark_as_revoked(task_id, reason="cancelled with fgrid cancel")
     with reachable(settings, "broker"):
-        replies = app.control.revoke(ids, terminate=terminate, signal="SIGTERM", reply=True, timeout=timeout) or []
+        # SIGKILL: a pool process finishes its task on SIGTERM (fgrid.app.shutdown).
+        replies = app.control.revoke(ids, terminate=terminate, signal="SIGKILL", reply=True, timeout=timeout) or []
         removed = queues.remove(app, set(ids)) if waiting or state == "PROGRESS" else 0
     workers = sorted(host for reply in replies for host in reply)
     return {"task_id": task_id, "previous_state": state, "revoked_by": workers, "removed_from_queue": removed,
