@@ -5,14 +5,19 @@ Task names are a public contract (routing, ``celery call``, Flower). Data is loa
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from celery import Task, chord, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from fgrid import config, validation
+from fgrid.broker import leases
 from fgrid.config import Settings
 from fgrid.errors import FgridError, InputError, TransientDataError
+
+log = logging.getLogger("fgrid")
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -59,15 +64,46 @@ class FgridTask(Task):
     #: Characters of the result in the worker's "succeeded" log line: enough to recognize it; building the default
     #: 1024 costs more than the analysis itself (the whole result is in the result store anyway).
     resultrepr_maxsize = 200
+    #: At most one copy of a task id runs at a time (a long task that must not run twice at once, such as training):
+    #: a second delivery while one runs waits for it and returns its result, one after it finished returns the
+    #: stored result. The lease lives in the result store (fgrid.broker.leases).
+    single_flight = False
+    #: Seconds between two looks at the running copy.
+    single_flight_poll = 1.0
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
+            if self.single_flight and self.request.id and not self.request.is_eager:
+                return self._single_flight(*args, **kwargs)
             return super().__call__(*args, **kwargs)
         except SoftTimeLimitExceeded:
             # The message's own limit when it has one (`celery call --soft-time-limit`, send_task), else the task's.
             limit = ((self.request.timelimit or (None, None))[1] or self.soft_time_limit
                      or self.app.conf.task_soft_time_limit)
             raise FgridError(f"time limit exceeded: {self.name} ran past its soft time limit ({limit:g} s)") from None
+
+    def _single_flight(self, *args: Any, **kwargs: Any) -> Any:
+        task_id = self.request.id
+        lease = leases.lease(self.app, task_id, self.request.hostname or "")
+        said = False
+        while not lease.acquire():
+            meta = self.app.backend.get_task_meta(task_id, cache=False)
+            if meta.get("status") == "SUCCESS":
+                log.warning("fgrid: %s[%s] was delivered again; the copy that ran it finished: its result stands",
+                            self.name, task_id)
+                return meta.get("result")
+            if not said:
+                log.warning("fgrid: %s[%s] was delivered again while a copy runs; waiting for that copy",
+                            self.name, task_id)
+                said = True
+            time.sleep(self.single_flight_poll)
+        try:
+            meta = self.app.backend.get_task_meta(task_id, cache=False)
+            if meta.get("status") == "SUCCESS":  # an earlier delivery finished it: its result, not a second run
+                return meta.get("result")
+            return super().__call__(*args, **kwargs)
+        finally:
+            lease.release()
 
 
 # No STARTED state: an analysis takes well under a millisecond, so nobody would see it, and storing it would cost
@@ -162,8 +198,10 @@ def trained_model(app: Celery) -> Any:
     return ai.load_model(settings_of(app).models_dir)
 
 
+# Single flight: a redelivery (a broker restart, a worker thought dead) never trains a second model at once. No
+# STARTED state: the copy that holds the lease reports its own progress, so a waiting copy never overwrites it.
 @shared_task(name=config.TASK_AI_TRAIN, bind=True, base=FgridTask, soft_time_limit=config.TRAIN_SOFT_TIME_LIMIT,
-             time_limit=config.TRAIN_TIME_LIMIT)
+             time_limit=config.TRAIN_TIME_LIMIT, single_flight=True, track_started=False)
 def ai_train(self: Task, seasons: list[int], scoring: str = "ppr") -> dict[str, Any]:
     """Train the ai model on past seasons, save it atomically as the latest, and return its metrics."""
     from fgrid.analysis import model as ai
@@ -175,6 +213,7 @@ def ai_train(self: Task, seasons: list[int], scoring: str = "ppr") -> dict[str, 
     def progress(stage: str, percent: float) -> None:
         self.update_state(state="PROGRESS", meta={"stage": stage, "percent": round(float(percent), 1)})
 
+    progress("start", 0)
     trained = ai.train(dataset(self.app), seasons, validation.scoring(scoring), progress=progress)
     model_id = ai.save(trained, settings_of(self.app).models_dir)
     return {"model_id": model_id, "seasons": seasons, "scoring": trained.scoring, "metrics": trained.metrics}

@@ -94,7 +94,7 @@ def task_message_problem(payload: dict[str, Any]) -> str | None:
     if not isinstance(headers.get("task"), str):
         return "no task name in its headers"
     for key, types in _TASK_HEADERS.items():
-        if key in headers and not isinstance(headers[key], types) or key in ("task", "id") and key not in headers:
+        if (key in headers and not isinstance(headers[key], types)) or (key in ("task", "id") and key not in headers):
             return f"a task header {key!r} of the wrong type"
     limits = headers.get("timelimit")
     if limits is not None and not (isinstance(limits, list | tuple) and len(limits) == 2
