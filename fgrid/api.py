@@ -1,8 +1,8 @@
 """The seed's HTTP API on fgrid's job system: queue analyses, read a task's status, check health.
 
 Endpoints are plain ``def`` functions: FastAPI runs them in its threadpool, so blocking Celery and Redis calls never
-stall the event loop. Requests are validated by the service layer the CLI uses too (:mod:`fgrid.service`), and fgrid's exceptions
-become status codes in one handler. Building the app reads the environment once and connects to nothing.
+stall the event loop. Requests are validated by the service layer the CLI uses too (:mod:`fgrid.service`), and
+fgrid's exceptions become status codes in one handler. Building the app reads the environment once and connects to nothing.
 
 Serve it with ``fgrid serve``, ``uvicorn fgrid.api:app`` or
 ``gunicorn fgrid.api:app -k uvicorn.workers.UvicornWorker`` (``app`` is built on first access).

@@ -120,5 +120,6 @@ def position(value: Any) -> str | None:
 def task_id(value: Any) -> str:
     """Return ``value`` if it looks like a Celery task id (a UUID); else raise InputError."""
     if not isinstance(value, str) or not _TASK_ID.match(value.strip()):
-        raise InputError(f"malformed task id {str(value)[:60]!r}; a task id looks like 3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21")
+        raise InputError(f"malformed task id {str(value)[:60]!r}; "
+                         f"a task id looks like 3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21")
     return value.strip().lower()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from typer.testing import CliRunner
 
-from fgrid.cli import app, parse_seasons, parse_weeks
+from fgrid.cli import app, main
+from fgrid.cli.options import parse_seasons, parse_weeks
 from fgrid.errors import InputError
 
 runner = CliRunner()
@@ -82,9 +84,9 @@ def test_worker_rejects_an_unknown_queue(tmp_path):
 @pytest.mark.parametrize(("flags", "events"), [([], False), (["-E"], True), (["--task-events"], True)])
 def test_worker_task_events_are_off_unless_asked(tmp_path, monkeypatch, flags, events):
     # Celery's default: off (they cost each task three publishes); Flower turns them on, or `fgrid worker -E`.
-    from fgrid.service import workers
     from fgrid.app.conf import celery_config
     from fgrid.config import Settings
+    from fgrid.service import workers
 
     seen: list[list[str]] = []
     monkeypatch.setattr(workers, "run", lambda settings, argv: seen.append(argv))
@@ -92,3 +94,38 @@ def test_worker_task_events_are_off_unless_asked(tmp_path, monkeypatch, flags, e
     assert result.exit_code == 0, result.output
     assert ("--task-events" in seen[0]) is events
     assert celery_config(Settings.from_env({"FGRID_DATA_DIR": str(tmp_path)}))["worker_send_task_events"] is False
+
+
+def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """``fgrid ARGS`` through :func:`main`, the way the console script runs it: (exit code, stdout, stderr)."""
+    monkeypatch.setattr("sys.argv", ["fgrid", *args])
+    # Click names the program after `python -m`'s package when there is one: under pytest, that is pytest.
+    monkeypatch.setattr(sys.modules["__main__"], "__package__", None, raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    out, err = capsys.readouterr()
+    return exit_.value.code, out, err
+
+
+def test_a_mistyped_command_is_one_line_naming_the_fix(monkeypatch, capsys):
+    code, out, err = run_main(monkeypatch, capsys, "statsu")
+    assert code == 2 and not out
+    assert err == "error: No such command 'statsu'. Did you mean 'status'? (see `fgrid --help`)\n"
+
+
+def test_a_bare_group_prints_its_help_on_stdout(monkeypatch, capsys):
+    code, out, err = run_main(monkeypatch, capsys, "model")
+    assert code == 2 and not err
+    assert "Usage: fgrid model" in out and "list" in out and "show" in out
+
+
+def test_an_input_error_is_one_line_and_its_exit_code(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("FGRID_DATA_DIR", str(tmp_path))
+    code, out, err = run_main(monkeypatch, capsys, "purge", "bogus")
+    assert (code, out) == (InputError.exit_code, "")
+    assert err == "error: unknown queue 'bogus'; queues are matchups, analysis, ai\n"
+
+
+def test_watch_and_json_cannot_be_combined(tmp_path):
+    result = runner.invoke(app, ["tasks", "--watch", "--json"], env={"FGRID_DATA_DIR": str(tmp_path)})
+    assert isinstance(result.exception, InputError) and "--watch and --json" in str(result.exception)

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.e2e
 
 def test_top_shows_queues_and_processed_tasks_and_q_quits(data_dir, redis_server, start_worker):
     pexpect = pytest.importorskip("pexpect")
-    from fgrid.service import lifecycle
     from fgrid.config import Settings
+    from fgrid.service import lifecycle
 
     env = redis_env(data_dir, redis_server, TERM="xterm-256color")
     start_worker(env, "-c", "1")

@@ -37,7 +37,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_expires": config.DEFAULT_RESULT_EXPIRES,
         # Bounded publishing retries, so a command fails fast when the broker is down instead of hanging.
         "task_publish_retry": True,
-        "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.5},
+        "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2,
+                                      "interval_max": 0.5},
         # Seconds to wait for a broker connection before giving up on it.
         "broker_connection_timeout": timeout,
         # The worker keeps trying at start-up (a broker may come up after it), as Celery 6 will require.

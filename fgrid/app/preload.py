@@ -28,7 +28,7 @@ def connect(app: Celery) -> None:
 
 def _warm_up(**_: Any) -> None:
     # Each worker process has the data loaded and its indexes built before its first task: inherited from the main
-    # process when that preloaded the precomputed indexes, else built here (and the precomputed indexes written for the next start).
+    # process when that preloaded the precomputed indexes, else built here (and written for the next start).
     from fgrid.analysis import feature_store, precomputed
 
     try:

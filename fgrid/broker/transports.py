@@ -138,7 +138,7 @@ class FileChannel(filesystem.Channel):
 
     def _put(self, queue: Any, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]  # kombu's filesystem
         # Channel itself names AbstractChannel's "message" argument "payload"; this keeps kombu's signature.
-        name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         # A leading dot: kombu's reader matches "<anything>.<queue>.msg" after the first dot, never ".tmp-...".
         tmp = os.path.join(self.data_folder_out, f"{TMP_PREFIX}{uuid.uuid4()}")
@@ -157,7 +157,7 @@ class FileChannel(filesystem.Channel):
     def inflight_folder(self) -> str:
         return os.path.join(os.path.dirname(os.path.normpath(self.data_folder_in)), INFLIGHT_FOLDER)
 
-    def _get(self, queue: str) -> Any:
+    def _get(self, queue: str, timeout: Any = None) -> Any:
         """Claim the oldest message of ``queue`` with one rename into the in-flight folder, read it, delete it."""
         inflight = self.inflight_folder
         os.makedirs(inflight, mode=0o700, exist_ok=True)

@@ -113,7 +113,8 @@ class Guardian:
                     if self.suspects:  # look again as soon as a second sighting can confirm them
                         next_pass = time.monotonic() + CONFIRM_DELAY
             except Exception as exc:  # noqa: BLE001 - a broker outage must not end the thread; try again later
-                log.warning("fgrid recovery: %s: %s", type(exc).__name__, connection.one_line(self.app.fgrid_settings, exc, 300))
+                line = connection.one_line(self.app.fgrid_settings, exc, 300)
+                log.warning("fgrid recovery: %s: %s", type(exc).__name__, line)
                 self._disconnect()
             self._stop.wait(HEARTBEAT_INTERVAL)
 

@@ -68,7 +68,8 @@ def submit(app: Celery, task_name: str, kwargs: dict[str, Any], task_id: str, *,
     Recording first means a task whose publish is lost (a client killed in between, a broker restart) is found by
     recovery. A publish that fails takes the task off the open set again, so it is not published later behind the
     caller's back. ``extra`` is kept in the record (``retry_of``...); ``producer`` publishes on a producer the
-    caller holds (bulk submits); ``options`` are Celery's publish options (``soft_time_limit``...). An unreachable store or broker raises UnavailableError naming it.
+    caller holds (bulk submits); ``options`` are Celery's publish options (``soft_time_limit``...). An unreachable
+    store or broker raises UnavailableError naming it.
     """
     settings = app.fgrid_settings
     ledger = TaskLedger(app)
@@ -124,7 +125,9 @@ def connect(app: Celery) -> None:
         TaskLedger(app).record(
             headers["id"], task_info(sender, routing_key, summary, headers.get("root_id"), message=message))
 
-    # The latest app built in this process records (one handler, replaced by each new app).
+    # The latest app built in this process records: one handler, replaced by each new app (Celery keeps the first
+    # receiver of a dispatch_uid, so the old one is disconnected first).
+    signals.before_task_publish.disconnect(dispatch_uid="fgrid.ledger.record")
     signals.before_task_publish.connect(record_published, weak=False, dispatch_uid="fgrid.ledger.record")
 
 

@@ -158,4 +158,5 @@ def _progress(app: Celery, meta: dict[str, Any]) -> dict[str, Any]:
     done = meta.get("done", 0)
     if children:
         done = sum(1 for state in results.states(app, children) if state in READY_STATES)
-    return {**{k: v for k, v in meta.items() if k != "children"}, "done": done, "total": meta.get("total", len(children))}
+    kept = {k: v for k, v in meta.items() if k != "children"}
+    return {**kept, "done": done, "total": meta.get("total", len(children))}

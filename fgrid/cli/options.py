@@ -1,0 +1,96 @@
+"""The options several commands share, declared once, and what turns their values into settings, seasons, weeks
+and opponents. Imports only typer and fgrid's light modules, so ``fgrid --help`` stays fast."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from fgrid import config, validation
+from fgrid.errors import InputError
+
+if TYPE_CHECKING:
+    from fgrid.config import Settings
+
+#: Seconds between refreshes of ``--watch`` and ``top``.
+REFRESH_SECONDS = 1.0
+
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", envvar=config.ENV_DATA_DIR, help="Data folder.", show_default=False)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+WaitOption = Annotated[bool, typer.Option("--wait", help="Follow the task until it ends, then show the result.")]
+TimeoutOption = Annotated[float | None, typer.Option("--timeout", help="Seconds to wait with --wait.")]
+SeasonOption = Annotated[int | None, typer.Option("--season", help="Season of the game (default: next game).")]
+WeekOption = Annotated[int | None, typer.Option("--week", help="Week of the game (default: next game).")]
+ScoringOption = Annotated[str, typer.Option("--scoring", help="ppr, half or standard.")]
+LocationOption = Annotated[str | None, typer.Option("--location", help='Venue city, e.g. "Santa Clara, CA".')]
+OpponentsOption = Annotated[
+    str, typer.Option("--opponents", help="Opponents, comma-separated: one per player, or one.")
+]
+WatchOption = Annotated[bool, typer.Option("--watch", help="Refresh a live table until Ctrl-C.")]
+IntervalOption = Annotated[float, typer.Option("--interval", help="Seconds between refreshes.", min=0.2, max=60)]
+InspectTimeoutOption = Annotated[
+    float, typer.Option("--timeout", help="Seconds to wait for the workers' answers.", min=0.1, max=60)
+]
+
+
+def settings_from(data_dir: Path | None = None, watch: bool = False, as_json: bool = False) -> Settings:
+    """The settings for a command: ``--data-dir`` over the environment over the defaults.
+
+    ``watch`` and ``as_json`` are the command's ``--watch`` and ``--json``, which cannot be combined.
+    """
+    from fgrid.config import Settings
+
+    if watch and as_json:
+        raise InputError("--watch and --json cannot be combined: --json prints one document")
+    if data_dir is not None and str(data_dir) == os.environ.get(config.ENV_DATA_DIR):
+        data_dir = None  # Typer filled it from the variable: let Settings say so
+    return Settings.from_env(data_dir=data_dir)
+
+
+def parse_seasons(text: str, most: int = 50) -> list[int]:
+    """Parse ``2019-2024`` or ``2022,2023`` into a sorted list of at most ``most`` seasons."""
+    bad = InputError(f"bad seasons {text[:40]!r}; use e.g. 2019-2024 or 2022,2023 (at most {most} seasons, "
+                     f"{validation.MIN_SEASON}-{validation.MAX_SEASON})")
+    seasons: set[int] = set()
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            low, dash, high = part.partition("-")
+            first, last = int(low), int(high if dash else low)
+            # Bounds before the range is built: `2019-999999999` must not allocate a billion seasons.
+            if not validation.MIN_SEASON <= first <= last <= validation.MAX_SEASON:
+                raise bad
+            seasons.update(range(first, last + 1))
+            if len(seasons) > most:
+                raise bad
+    except ValueError:
+        raise bad from None
+    if not seasons:
+        raise bad
+    return sorted(seasons)
+
+
+def parse_weeks(text: str | None) -> tuple[int, int] | None:
+    """Parse ``5-18`` (or ``7``) into a first and last week."""
+    if not text:
+        return None
+    try:
+        low, _, high = text.partition("-")
+        first, last = int(low), int(high or low)
+    except ValueError:
+        raise InputError(f"bad weeks {text!r}; use e.g. 5-18") from None
+    if not validation.MIN_WEEK <= first <= last <= validation.MAX_WEEK:
+        raise InputError(f"bad weeks {text!r}; weeks run from {validation.MIN_WEEK} to {validation.MAX_WEEK}")
+    return first, last
+
+
+def split_opponents(text: str) -> list[str]:
+    """The opponents of ``--opponents``: comma-separated, blanks dropped (resolving them is the service's job)."""
+    return [o for o in text.split(",") if o.strip()]
