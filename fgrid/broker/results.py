@@ -129,3 +129,12 @@ class StateChanges:
         if kept is not None:
             with contextlib.suppress(Exception):
                 kept[1].close()
+
+
+def store_started_at(app: Celery) -> float | None:
+    """When the Redis result store last started (epoch seconds); None for other stores."""
+    client = redis_client(app)
+    if client is None:
+        return None
+    uptime = client.info("server").get("uptime_in_seconds")
+    return time.time() - float(uptime) if uptime is not None else None

@@ -32,6 +32,8 @@ def sync(
     with err.status("syncing NFL data") as spinner:
         def progress(message: str) -> None:
             spinner.update(message)
+            if message.startswith("waiting"):  # a wait is said on a line of its own, TTY or not
+                err.print(message, markup=False, highlight=False)
 
         if source is not None:
             if not source.is_dir():

@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import time
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,27 @@ RECORDED_HEADER = "fgrid_recorded"
 #: Tasks recorded when published by other clients (name prefixes): fgrid's, and the task that completes a chord on
 #: the embedded default's file store (it waits in its worker's memory between polls, so a killed worker would lose it).
 RECORDED_TASKS = ("fgrid.", config.TASK_CHORD_UNLOCK)
+
+
+def new_task_id(now: float | None = None) -> str:
+    """A task id that says when it was made, so that an id unknown to the ledger can be told from one lost with a
+    result store that restarted empty: a UUID of version 8 (RFC 9562's own layout) whose last 48 bits are the
+    milliseconds since the epoch and whose other 74 bits are random, the first ones included, so that the short ids
+    people read (the first 8 characters) stay distinct."""
+    millis = int((time.time() if now is None else now) * 1000) & ((1 << 48) - 1)
+    rand = int.from_bytes(os.urandom(10), "big")  # 80 bits, 74 used
+    high, middle, low = rand >> 32, (rand >> 20) & 0xFFF, (rand >> 6) & 0x3FFF
+    value = (high << 80) | (0x8 << 76) | (middle << 64) | (0b10 << 62) | (low << 48) | millis
+    return str(uuid.UUID(int=value))
+
+
+def submitted_at(task_id: str) -> float | None:
+    """When a task id from :func:`new_task_id` was made (epoch seconds); None for other ids."""
+    try:
+        value = uuid.UUID(task_id)
+    except ValueError:
+        return None
+    return (value.int & ((1 << 48) - 1)) / 1000 if value.version == 8 else None
 
 
 def task_info(name: str, queue: str, summary: str, root_id: str | None = None, **replay: Any) -> dict[str, Any]:

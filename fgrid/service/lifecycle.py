@@ -7,7 +7,6 @@ become :class:`~fgrid.errors.UnavailableError` naming the URL with its password 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +37,7 @@ def submit(settings: Settings, task_name: str, kwargs: dict[str, Any]) -> str:
     # queued, and saves the check's round trips on every submit.
     if settings.broker_url != settings.result_backend:
         connection.check_broker(app)
-    task_id = str(uuid.uuid4())
+    task_id = ledger.new_task_id()
     ledger.submit(app, task_name, kwargs, task_id)
     return task_id
 
@@ -57,7 +56,7 @@ def task_state(settings: Settings, task_id: str, meta: dict[str, Any] | None = N
             record = TaskLedger(app).lookup(task_id)
     state = meta.get("status", "PENDING")
     if state == "PENDING" and record is None:
-        raise UnknownTaskError(f"unknown task id {task_id}: never submitted, or its record has expired")
+        raise UnknownTaskError(_unknown(app, task_id))
     info: dict[str, Any] = {
         "task_id": task_id,
         "state": state,
@@ -81,6 +80,21 @@ def task_state(settings: Settings, task_id: str, meta: dict[str, Any] | None = N
     elif state == "STARTED" and isinstance(value, dict):
         info["worker"] = info["worker"] or value.get("hostname")
     return info
+
+
+def _unknown(app: Celery, task_id: str) -> str:
+    """Why an id is unknown: lost with a result store that restarted empty, or never submitted (or expired)."""
+    made = ledger.submitted_at(task_id)
+    expires = float(app.conf.result_expires or 0)
+    if made is not None and time.time() - made < expires:
+        with reachable(app.fgrid_settings, "result store"):
+            restarted = results.store_started_at(app)
+        if restarted is not None and restarted > made:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(made))
+            return (f"task {task_id} was submitted at {when}, before the result store restarted without keeping its "
+                    f"data: the task and its record were lost with it; submit it again (and see README: Reliability "
+                    f"for keeping Redis's data)")
+    return f"unknown task id {task_id}: never submitted, or its record has expired"
 
 
 def status(settings: Settings, task_id: str) -> dict[str, Any]:

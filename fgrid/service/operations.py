@@ -6,7 +6,6 @@ The CLI calls one function here per command and renders what it returns (plain, 
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -179,7 +178,7 @@ def retry(settings: Settings, task_id: str) -> dict[str, Any]:
         raise FgridError(f"task {task_id} has no stored arguments to retry with (was it submitted by fgrid?)")
     args, kwargs = list(args or []), dict(kwargs or {})
     connection.check_broker(app)
-    new_id = str(uuid.uuid4())
+    new_id = ledger.new_task_id()
     if not args:
         # As fgrid submits: recorded first (with what it takes to queue it again), then sent by name.
         ledger.submit(app, name, kwargs, new_id, retry_of=task_id)

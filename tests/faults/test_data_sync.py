@@ -99,3 +99,47 @@ def test_concurrent_and_killed_syncs_never_show_partial_data(data_dir, server, w
     assert info["version"] == (nfl / "current").resolve().name
     report("data sync faults", answered=sum(answered), concurrent_syncs=6, killed_syncs=killed,
            killed_while_writing=len(half_written))
+
+
+def test_a_second_sync_says_it_waits_and_for_whom(data_dir, shared_nfl):
+    import fcntl
+    import os
+    import subprocess
+    import time
+
+    from tests.support.processes import FGRID, REPO, base_env
+
+    lock = data_dir / "nfl" / ".sync.lock"
+    with open(lock, "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        held.seek(0)
+        held.truncate()
+        held.write(f"{os.getpid()} 2026-01-01T00:00:00+00:00\n")
+        held.flush()
+        sync = subprocess.Popen([*FGRID, "data", "sync", "--from", str(shared_nfl)], env=base_env(data_dir),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+        deadline = time.monotonic() + 60
+        said = ""
+        while time.monotonic() < deadline and "waiting for another sync" not in said:
+            time.sleep(0.2)
+            said = (data_dir / "nfl").exists() and sync.poll() is None and _peek(sync) or said
+        assert sync.poll() is None, "the second sync did not wait"
+        fcntl.flock(held, fcntl.LOCK_UN)
+    out, err = sync.communicate(timeout=120)
+    assert sync.returncode == 0, err
+    assert f"waiting for another sync of {data_dir / 'nfl'} to finish (pid and start: {os.getpid()} " in said + err
+
+
+def _peek(proc) -> str:
+    """What a running process has written to stderr so far (non-blocking)."""
+    import os
+    import select
+
+    chunks = []
+    while select.select([proc.stderr], [], [], 0)[0]:
+        data = os.read(proc.stderr.fileno(), 65536)
+        if not data:
+            break
+        chunks.append(data.decode(errors="replace"))
+    _peek.seen = getattr(_peek, "seen", "") + "".join(chunks)
+    return _peek.seen

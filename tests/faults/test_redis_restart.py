@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.faults.conftest import (
+    LAMB,
     count_final,
     expected_for,
     metas,
@@ -72,3 +73,20 @@ def test_waiting_and_running_tasks_survive_a_restart(data_dir, aof_redis, worker
     wait_for(lambda: client.hlen("unacked") == 0, 60, "unacknowledged entries of finished tasks to be dropped")
     report("redis restart with tasks waiting", tasks=n, waiting_after_restart=waiting, down_s=round(back - down_at, 1),
            all_done_after_restart_s=round(time.monotonic() - back, 1))
+
+
+def test_an_id_lost_with_a_redis_restart_says_so(data_dir, server):
+    from tests.support.processes import run_fgrid
+
+    env = redis_env(data_dir, server)
+    queued = run_fgrid(["analyze-player", LAMB, "--opponent", "SF", "--season", "2023", "--week", "5", "--json"], env)
+    assert queued.returncode == 0, queued.stderr
+    task_id = json.loads(queued.stdout)["task_id"]
+    server.kill()  # no persistence: the queue, the result and fgrid's record are gone
+    time.sleep(1.1)  # the new server's start is measured in whole seconds
+    server.start()
+    lost = run_fgrid(["status", task_id], env)
+    assert lost.returncode == 2
+    assert "before the result store restarted without keeping its data" in lost.stderr and "submit it" in lost.stderr
+    never = run_fgrid(["status", "3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21"], env)
+    assert never.returncode == 2 and "never submitted" in never.stderr

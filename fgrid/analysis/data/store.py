@@ -60,11 +60,23 @@ def _now_stamp() -> str:
 
 
 @contextlib.contextmanager
-def _sync_lock(nfl_dir: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``nfl_dir`` while a version is written, published and old ones pruned."""
+def _sync_lock(nfl_dir: Path, progress: Progress | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on ``nfl_dir`` while a version is written, published and old ones pruned; while
+    another sync holds it, say so (naming its process and start) through ``progress`` and wait."""
     nfl_dir.mkdir(parents=True, exist_ok=True)
     with open(nfl_dir / LOCK_FILE, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = " ".join(handle.read().split()[:2]) or "unknown"
+            if progress is not None:
+                progress(f"waiting for another sync of {nfl_dir} to finish (pid and start: {holder})")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()} {datetime.now(UTC).isoformat(timespec='seconds')}\n")
+        handle.flush()
         try:
             yield
         finally:
@@ -115,7 +127,7 @@ def _publish(
 ) -> dict[str, Any]:
     """Write a new version folder, flip ``current`` to it atomically, prune old versions; return the meta."""
     versions = nfl_dir / VERSIONS_DIR
-    with _sync_lock(nfl_dir):
+    with _sync_lock(nfl_dir, progress):
         versions.mkdir(parents=True, exist_ok=True)
         stamp = _now_stamp()
         tmp = versions / f"{stamp}.tmp"
