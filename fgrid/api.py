@@ -2,7 +2,8 @@
 
 Endpoints are plain ``def`` functions: FastAPI runs them in its threadpool, so blocking Celery and Redis calls never
 stall the event loop. Requests are validated by the service layer the CLI uses too (:mod:`fgrid.service`), and
-fgrid's exceptions become status codes in one handler. Building the app reads the environment once and connects to nothing.
+fgrid's exceptions become status codes in one handler. Building the app reads the environment once and connects to
+nothing.
 
 Serve it with ``fgrid serve``, ``uvicorn fgrid.api:app`` or
 ``gunicorn fgrid.api:app -k uvicorn.workers.UvicornWorker`` (``app`` is built on first access).
@@ -34,6 +35,7 @@ from fgrid.errors import (
     InputError,
     NoDataError,
     NoModelError,
+    StorageError,
     TransientDataError,
     UnavailableError,
     UnknownTaskError,
@@ -60,6 +62,7 @@ STATUS_CODES: tuple[tuple[type[FgridError], int], ...] = (
     (InputError, 400),
     (UnavailableError, 503),
     (TransientDataError, 503),
+    (StorageError, 507),
     (FgridError, 500),
 )
 

@@ -41,6 +41,13 @@ class UnavailableError(FgridError):
         self.component = component
 
 
+class StorageError(FgridError):
+    """The machine's own storage refused: a full disk, a read-only or unwritable folder (exit 4); the message names
+    the path and the cause."""
+
+    exit_code = 4
+
+
 class DataFormatError(FgridError):
     """An input data file cannot be read or lacks required columns (exit 1)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fgrid import files
 from fgrid.config import Settings
 
 if TYPE_CHECKING:
@@ -29,10 +30,13 @@ def create_app(settings: Settings | None = None) -> Celery:
     settings = settings or Settings.from_env()
     if settings.embedded:
         # Owner-only: messages and results hold the tasks' arguments and results.
-        settings.broker_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for sub in ("queue", "control", "inflight"):
-            (settings.broker_dir / sub).mkdir(mode=0o700, exist_ok=True)
-        (settings.data_dir / "results").mkdir(mode=0o700, parents=True, exist_ok=True)
+        folders = [settings.broker_dir, *(settings.broker_dir / sub for sub in ("queue", "control", "inflight")),
+                   settings.data_dir / "results"]
+        for folder in folders:
+            try:
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except OSError as exc:
+                raise files.storage_error(exc, folder) or exc from exc
     app = Celery("fgrid", set_as_current=True)
     app.config_from_object(celery_config(settings))
     app.fgrid_settings = settings  # read by fgrid's tasks, broker views and steps

@@ -8,7 +8,7 @@ import socket
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
-from fgrid import config
+from fgrid import config, files
 from fgrid.config import Kind, Settings, mask_url
 from fgrid.errors import FgridError, UnavailableError
 
@@ -27,11 +27,11 @@ def one_line(settings: Settings, exc: BaseException, limit: int | None = None) -
 
 def _connection_errors() -> tuple[type[BaseException], ...]:
     import redis.exceptions
-    from celery.exceptions import BackendError
-    from kombu.exceptions import OperationalError
+    from celery.exceptions import BackendError, ImproperlyConfigured
+    from kombu.exceptions import ChannelError, OperationalError
 
-    return (OperationalError, ConnectionError, socket.timeout, TimeoutError, redis.exceptions.ConnectionError,
-            redis.exceptions.TimeoutError, BackendError)
+    return (OperationalError, ChannelError, ConnectionError, socket.timeout, TimeoutError,
+            redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, BackendError, ImproperlyConfigured)
 
 
 @contextlib.contextmanager
@@ -42,7 +42,12 @@ def reachable(settings: Settings, what: Component = "broker") -> Iterator[None]:
         yield
     except FgridError:
         raise
-    except errors as exc:
+    except (*errors, OSError) as exc:
+        # The embedded broker and result store are files: a full disk or a read-only folder is not an outage.
+        if (storage := files.storage_error(exc)) is not None:
+            raise storage from exc
+        if not isinstance(exc, errors):
+            raise
         raise unavailable(settings, exc, what) from exc
 
 

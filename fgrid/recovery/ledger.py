@@ -88,8 +88,8 @@ def submit(app: Celery, task_name: str, kwargs: dict[str, Any], task_id: str, *,
     """Record ``task_id`` in the ledger (with what it takes to publish it again), then publish it by name.
 
     Recording first means a task whose publish is lost (a client killed in between, a broker restart) is found by
-    recovery. A publish that fails takes the task off the open set again, so it is not published later behind the
-    caller's back. ``extra`` is kept in the record (``retry_of``...); ``producer`` publishes on a producer the
+    recovery. A publish that fails removes the record again, so the task is neither listed as waiting nor published
+    later behind the caller's back. ``extra`` is kept in the record (``retry_of``...); ``producer`` publishes on a producer the
     caller holds (bulk submits); ``options`` are Celery's publish options (``soft_time_limit``...). An unreachable
     store or broker raises UnavailableError naming it.
     """
@@ -105,8 +105,9 @@ def submit(app: Celery, task_name: str, kwargs: dict[str, Any], task_id: str, *,
             app.send_task(task_name, kwargs=kwargs, task_id=task_id, headers={RECORDED_HEADER: True},
                           producer=producer, **(options or {}))
     except BaseException:
+        # Not queued: no record either, or `fgrid tasks` would list it as waiting and recovery publish it later.
         with contextlib.suppress(Exception):
-            ledger.close([task_id])
+            ledger.forget(task_id)
         raise
 
 
@@ -249,6 +250,18 @@ class TaskLedger:
                 ids.append(path.name)
         return ids
 
+    def forget(self, task_id: str) -> None:
+        """Remove ``task_id``'s record altogether (a submission that was refused: it never existed)."""
+        client = self._redis
+        if client is not None:
+            with client.pipeline(transaction=False) as pipe:
+                pipe.delete(TASK_KEY + task_id).zrem(INDEX_KEY, task_id).zrem(OPEN_KEY, task_id).execute()
+            return
+        folder = self._folder
+        if folder is not None:
+            (folder / f"{task_id}.json").unlink(missing_ok=True)
+            (folder.parent / OPEN_FOLDER / task_id).unlink(missing_ok=True)
+
     def close(self, task_ids: list[str]) -> None:
         """Forget ``task_ids`` from the open set (they finished)."""
         if not task_ids:
@@ -295,3 +308,20 @@ class TaskLedger:
                 continue
         return out
 
+
+    def ids_starting(self, prefix: str, limit: int = 10) -> list[str]:
+        """Ids of recorded tasks that start with ``prefix`` (lower-case hex and dashes), at most ``limit``: how a
+        short id people read (the first 8 characters) is turned back into a task id."""
+        client = self._redis
+        if client is not None:
+            found = []
+            for item in client.zscan_iter(INDEX_KEY, match=prefix + "*", count=1000):
+                member = item[0]
+                found.append(member.decode() if isinstance(member, bytes) else member)
+                if len(found) >= limit:
+                    break
+            return found
+        folder = self._folder
+        if folder is None or not folder.exists():
+            return []
+        return [path.stem for path in itertools.islice(folder.glob(prefix + "*.json"), limit)]

@@ -40,7 +40,7 @@ from fgrid.analysis.dataset import (
     Dataset,
 )
 from fgrid.errors import DataFormatError, NoDataError, TransientDataError
-from fgrid.files import sync_folder
+from fgrid.files import storage_error, sync_folder
 
 #: How many complete versions a sync keeps: the new current one and the newest before it (the one it replaced
 #: first), so a reader that loaded the previous version can still read its tables.
@@ -152,8 +152,11 @@ def _publish(
             os.symlink(Path(VERSIONS_DIR) / stamp, link_tmp)
             os.replace(link_tmp, nfl_dir / CURRENT_LINK)
             sync_folder(nfl_dir)
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
+            # A full disk or a read-only folder, however the writer reports it: one line naming the folder.
+            if (storage := storage_error(exc, tmp)) is not None:
+                raise storage from exc
             raise
         _prune(nfl_dir, current=final.name, previous=previous.name if previous else None)
     return meta
