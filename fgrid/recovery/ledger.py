@@ -89,9 +89,9 @@ def submit(app: Celery, task_name: str, kwargs: dict[str, Any], task_id: str, *,
 
     Recording first means a task whose publish is lost (a client killed in between, a broker restart) is found by
     recovery. A publish that fails removes the record again, so the task is neither listed as waiting nor published
-    later behind the caller's back. ``extra`` is kept in the record (``retry_of``...); ``producer`` publishes on a producer the
-    caller holds (bulk submits); ``options`` are Celery's publish options (``soft_time_limit``...). An unreachable
-    store or broker raises UnavailableError naming it.
+    later behind the caller's back. ``extra`` is kept in the record (``retry_of``...); ``producer`` publishes on a
+    producer the caller holds (bulk submits); ``options`` are Celery's publish options (``soft_time_limit``...). An
+    unreachable store or broker raises UnavailableError naming it.
     """
     settings = app.fgrid_settings
     ledger = TaskLedger(app)
