@@ -38,11 +38,12 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
 def reachable(settings: Settings, what: Component = "broker") -> Iterator[None]:
     """Turn connection failures inside the block into one UnavailableError that names the URL and the fix."""
     errors = _connection_errors()
+    caught: tuple[type[BaseException], ...] = (*errors, OSError)
     try:
         yield
     except FgridError:
         raise
-    except (*errors, OSError) as exc:
+    except caught as exc:
         # The embedded broker and result store are files: a full disk or a read-only folder is not an outage.
         if (storage := files.storage_error(exc)) is not None:
             raise storage from exc
