@@ -8,14 +8,13 @@ whose holder died frees itself within :data:`LEASE_TTL` seconds. On the embedded
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import threading
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from fgrid.broker import results
+from fgrid.broker import files, results
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -75,14 +74,8 @@ class FileLease:
 
     def acquire(self) -> bool:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
+        self._fd = files.try_lock(self.path)
+        return self._fd is not None
 
     def release(self) -> None:
         if self._fd is not None:

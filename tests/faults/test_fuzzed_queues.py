@@ -53,10 +53,9 @@ def check_survived(env, worker, ids, analysis_mix, kwargs_list) -> None:
     assert "Unrecoverable error" not in worker.text()
 
 
-def test_fuzzed_redis_queues(data_dir, server, workers, analysis_mix):
-    env = redis_env(data_dir, server)
-    worker = workers(env, "-c", "1")
-    client = server.client()
+def run_batches(env, worker, analysis_mix, push, drained) -> None:
+    """Hypothesis draws batches of queue items; each is pushed (``push(index, item)``) among 20 real tasks, then
+    every real task must finish right and the queue drain (``drained()``)."""
 
     @given(items=ITEMS)
     @EXAMPLES
@@ -64,15 +63,23 @@ def test_fuzzed_redis_queues(data_dir, server, workers, analysis_mix):
         kwargs_list = mix_kwargs(analysis_mix, 20)
         ids: list[str] = []
         for i, item in enumerate(FIXED + items):
-            client.lpush("matchups", item)
+            push(i, item)
             if i % 3 == 0 and kwargs_list[len(ids):]:
                 ids += submit_many(env, "fgrid.analyze_player", [kwargs_list[len(ids)]])
         ids += submit_many(env, "fgrid.analyze_player", kwargs_list[len(ids):])
         check_survived(env, worker, ids, analysis_mix, kwargs_list)
-        wait_for(lambda: client.llen("matchups") == 0, 30, "every item taken")
+        wait_for(drained, 30, "every item taken")
 
     batch()
     assert "not a kombu message" in worker.text()
+
+
+def test_fuzzed_redis_queues(data_dir, server, workers, analysis_mix):
+    env = redis_env(data_dir, server)
+    worker = workers(env, "-c", "1")
+    client = server.client()
+    run_batches(env, worker, analysis_mix, lambda _i, item: client.lpush("matchups", item),
+                lambda: client.llen("matchups") == 0)
     assert client.hlen("unacked") == 0  # nothing half-delivered
 
 
@@ -80,20 +87,7 @@ def test_fuzzed_embedded_queue_folder(data_dir, workers, analysis_mix):
     env = base_env(data_dir)
     worker = workers(env, "-c", "1")
     queue = data_dir / "broker" / "queue"
-
-    @given(items=ITEMS)
-    @EXAMPLES
-    def batch(items: list[bytes]) -> None:
-        kwargs_list = mix_kwargs(analysis_mix, 20)
-        ids: list[str] = []
-        for i, item in enumerate(FIXED + items):
-            (queue / f"{i}_{uuid.uuid4()}.matchups.msg").write_bytes(item)
-            if i % 3 == 0 and kwargs_list[len(ids):]:
-                ids += submit_many(env, "fgrid.analyze_player", [kwargs_list[len(ids)]])
-        ids += submit_many(env, "fgrid.analyze_player", kwargs_list[len(ids):])
-        check_survived(env, worker, ids, analysis_mix, kwargs_list)
-        wait_for(lambda: not list(queue.glob("*.msg")), 30, "every item taken")
-
-    batch()
-    assert "not a kombu message" in worker.text()
+    run_batches(env, worker, analysis_mix,
+                lambda i, item: (queue / f"{i}_{uuid.uuid4()}.matchups.msg").write_bytes(item),
+                lambda: not list(queue.glob("*.msg")))
     assert not list((data_dir / "broker" / "inflight").iterdir())  # nothing left behind
