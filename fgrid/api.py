@@ -84,11 +84,15 @@ class AnalyzeRequest(_Body):
     ]})
 
     player_id: str = Field(description="Player: name, gsis id (00-0036358), Sleeper or ESPN id.")
-    opponent_id: str = Field(description="Opponent: team code (SF), city or nickname.")
+    opponent_id: str | None = Field(None, description="Opponent: team code (SF), city or nickname (default: the "
+                                                      "scheduled one that week; must match it unless what_if).")
     location: str | None = Field(None, description='Venue, e.g. "Santa Clara, CA" (default: the scheduled one).')
-    season: int | None = Field(None, description="Season of the game (default: the player's next game).")
-    week: int | None = Field(None, description="Week of the game (default: the player's next game).")
+    season: int | None = Field(None, description="Season of the game (default: the week after the data).")
+    week: int | None = Field(None, description="Week of the game (default: the week after the data, or with an "
+                                               "opponent the teams' next meeting).")
     scoring: str = Field("ppr", description="Scoring format: ppr, half or standard.")
+    what_if: bool = Field(False, description="A hypothetical game against opponent_id when the schedule has none "
+                                             "that week (the result says \"hypothetical\": true).")
 
 
 class PredictRequest(AnalyzeRequest):
@@ -104,11 +108,14 @@ class CompareRequest(_Body):
     ]})
 
     player_ids: list[str] = Field(description="Players: names or ids.")
-    opponent_ids: list[str] = Field(description="Opponents: one per player, or one for all.")
-    season: int | None = Field(None, description="Season of the games (default: each player's next game).")
-    week: int | None = Field(None, description="Week of the games (default: each player's next game).")
+    opponent_ids: list[str] = Field([], description="Opponents: one per player, or one for all (default: each "
+                                                    "player's scheduled opponent that week).")
+    season: int | None = Field(None, description="Season of the week (default: the week after the data).")
+    week: int | None = Field(None, description="The one week of every player's game (default: the week after the "
+                                               "data).")
     scoring: str = Field("ppr", description="Scoring format: ppr, half or standard.")
-    slots: int | None = Field(None, description="Lineup slots to fill (default: half the players).")
+    slots: int | None = Field(None, description="Players to start (default: 1).")
+    what_if: bool = Field(False, description="Hypothetical games against the opponents given.")
 
 
 class GradeRequest(_Body):
@@ -119,9 +126,31 @@ class GradeRequest(_Body):
     ]})
 
     player_ids: list[str] = Field(description="Players: names or ids.")
-    opponent_ids: list[str] = Field(description="Opponents: one per player, or one for all.")
-    season: int | None = Field(None, description="Season of the games (default: each player's next game).")
-    week: int | None = Field(None, description="Week of the games (default: each player's next game).")
+    opponent_ids: list[str] = Field([], description="Opponents: one per player, or one for all (default: each "
+                                                    "player's scheduled opponent that week).")
+    season: int | None = Field(None, description="Season of the week (default: the week after the data).")
+    week: int | None = Field(None, description="The one week of every player's game (default: the week after the "
+                                               "data).")
+    what_if: bool = Field(False, description="Hypothetical games against the opponents given.")
+
+
+class LineupRequest(_Body):
+    """A roster and the league's slots, for one week: the best lineup by projection."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"player_ids": ["Josh Allen", "Christian McCaffrey", "Bijan Robinson", "Tony Pollard", "CeeDee Lamb",
+                        "Tyreek Hill", "Mike Evans", "Sam LaPorta", "Travis Kelce"],
+         "slots": ["QB", "RB", "RB", "WR", "WR", "TE", "FLEX"], "season": 2023, "week": 5},
+    ]})
+
+    player_ids: list[str] = Field(description="The roster: names or ids.")
+    slots: list[str] | None = Field(None, description="Slots: QB, RB, WR, TE, FLEX (RB/WR/TE), SUPERFLEX "
+                                                      "(QB/RB/WR/TE) or A/B (default QB,RB,RB,WR,WR,TE,FLEX).")
+    season: int | None = Field(None, description="Season of the week (default: the week after the data).")
+    week: int | None = Field(None, description="The week (default: the week after the data).")
+    scoring: str = Field("ppr", description="Scoring format: ppr, half or standard.")
+    model: Literal["engine", "ai"] = Field("engine", description="Projections of the matchup engine or the trained "
+                                                                 "ai model.")
 
 
 class TaskQueued(BaseModel):
@@ -140,6 +169,8 @@ class TaskStatus(BaseModel):
     successful: bool
     result: Any = Field(None, description="The result once SUCCESS, a one-line error once FAILURE or REVOKED, "
                                           "else null.")
+    progress: dict[str, Any] | None = Field(
+        None, description="While PROGRESS: stage, done and total parts, percent (each null when not reported).")
 
 
 class ErrorBody(BaseModel):
@@ -231,7 +262,7 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
         """Queue a matchup analysis of one player against one opponent (queue `matchups`)."""
         kwargs = resolve.analyze_request(settings, player=body.player_id, opponent=body.opponent_id,
                                         location=body.location, season=body.season, week=body.week,
-                                        scoring=body.scoring)
+                                        scoring=body.scoring, what_if=body.what_if)
         return queued(config.TASK_ANALYZE, kwargs)
 
     @api.post("/api/tasks/compare-players", status_code=202, response_model=TaskQueued,
@@ -239,8 +270,17 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
     def compare_players(body: CompareRequest) -> TaskQueued:
         """Queue a comparison of players, each against an opponent, ranked by projection (queue `analysis`)."""
         kwargs = resolve.compare_request(settings, body.player_ids, body.opponent_ids, body.season, body.week,
-                                        body.scoring, body.slots)
+                                        body.scoring, body.slots, what_if=body.what_if)
         return queued(config.TASK_COMPARE, kwargs)
+
+    @api.post("/api/tasks/lineup", status_code=202, response_model=TaskQueued, responses=AI_RESPONSES,
+              dependencies=secured, tags=["tasks"])
+    def lineup(body: LineupRequest) -> TaskQueued:
+        """Queue the best lineup of a roster for one week: one projection per player, then the exact assignment
+        of players to slots, the bench with each player's gap, and players on a bye apart (queue `analysis`)."""
+        kwargs = resolve.lineup_request(settings, body.player_ids, body.slots, body.season, body.week, body.scoring,
+                                        body.model)
+        return queued(config.TASK_LINEUP, kwargs)
 
     @api.post("/api/tasks/predict", status_code=202, response_model=TaskQueued, responses=AI_RESPONSES,
               dependencies=secured, tags=["ai"])
@@ -249,7 +289,7 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
         resolve.require_model(settings)
         kwargs = resolve.analyze_request(settings, player=body.player_id, opponent=body.opponent_id,
                                         location=body.location, season=body.season, week=body.week,
-                                        scoring=body.scoring)
+                                        scoring=body.scoring, what_if=body.what_if)
         return queued(config.TASK_AI_PREDICT, kwargs)
 
     @api.post("/api/tasks/grade", status_code=202, response_model=TaskQueued, responses=AI_RESPONSES,
@@ -257,7 +297,8 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
     def grade(body: GradeRequest) -> TaskQueued:
         """Queue grades of players, each against an opponent, by the trained model (queue `ai`)."""
         resolve.require_model(settings)
-        kwargs = resolve.compare_request(settings, body.player_ids, body.opponent_ids, body.season, body.week)
+        kwargs = resolve.compare_request(settings, body.player_ids, body.opponent_ids, body.season, body.week,
+                                        what_if=body.what_if)
         return queued(config.TASK_AI_GRADE, {"requests": kwargs["requests"]})
 
     @api.get("/api/tasks/status/{task_id}", response_model=TaskStatus, responses=STATUS_RESPONSES,

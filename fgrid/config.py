@@ -43,6 +43,8 @@ TASK_AI_TRAIN = "fgrid.ai.train"
 TASK_AI_PREDICT = "fgrid.ai.predict"
 TASK_AI_GRADE = "fgrid.ai.grade"
 TASK_AI_SLATE = "fgrid.ai.slate"
+TASK_LINEUP = "fgrid.lineup"
+TASK_LINEUP_PICK = "fgrid.lineup_pick"
 #: Celery's task that completes a chord on a result store without native chords (the embedded file store): fgrid
 #: records it so that recovery can publish it again, and does not list it among the tasks.
 TASK_CHORD_UNLOCK = "celery.chord_unlock"

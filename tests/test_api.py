@@ -74,7 +74,8 @@ def test_seed_endpoints_and_every_error_code(data_dir, redis_server, start_worke
         assert place.status_code == 400 and "Atlantis, ZZ" in place.json()["detail"]
         week = http.post(ANALYZE, json={**LAMB_AT_SF, "week": 30})
         assert week.status_code == 400 and "week 30 is out of range" in week.json()["detail"]
-        mixed = http.post(COMPARE, json={"player_ids": [LAMB, "Zzyzx Quorble"], "opponent_ids": ["SF"]})
+        mixed = http.post(COMPARE, json={"player_ids": [LAMB, "Zzyzx Quorble"], "opponent_ids": ["SF"],
+                                         "season": 2023, "week": 5})
         assert mixed.status_code == 400 and "Zzyzx Quorble" in mixed.json()["detail"]
         # No trained model: predict and grade are refused with the CLI's sentence (409: the server's state, not the
         # request, is wrong), before anything is queued.
@@ -108,11 +109,12 @@ def test_seed_endpoints_and_every_error_code(data_dir, redis_server, start_worke
         assert set(doc) == {"task_id", "status"} and doc["status"] == "queued"
         assert redis.llen("matchups") == 1
         assert http.get(STATUS + doc["task_id"]).json() == {
-            "task_id": doc["task_id"], "status": "PENDING", "ready": False, "successful": False, "result": None}
+            "task_id": doc["task_id"], "status": "PENDING", "ready": False, "successful": False, "result": None,
+            "progress": None}
 
         start_worker(env, "-Q", "matchups,analysis", "-c", "2")
         done = poll(http, doc["task_id"])
-        assert set(done) == {"task_id", "status", "ready", "successful", "result"}
+        assert set(done) == {"task_id", "status", "ready", "successful", "result", "progress"}
         assert done["status"] == "SUCCESS" and done["ready"] and done["successful"], done["result"]
         result = done["result"]
         assert result["player"]["name"] == LAMB
@@ -188,7 +190,8 @@ def test_broker_down_is_503_within_seconds_with_the_password_masked(data_dir, se
     server = serve(env, "--workers", "2")
     with server.client() as http:
         for method, path, body in (("POST", ANALYZE, LAMB_AT_SF),
-                                   ("POST", COMPARE, {"player_ids": [LAMB], "opponent_ids": ["SF"]}),
+                                   ("POST", COMPARE, {"player_ids": [LAMB], "opponent_ids": ["SF"], "season": 2023,
+                                                      "week": 5}),
                                    ("GET", STATUS + NEVER_SUBMITTED, None)):
             started = time.monotonic()
             response = http.request(method, path, json=body)

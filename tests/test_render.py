@@ -41,15 +41,27 @@ def analysis_result(name: str = "CeeDee Lamb", verdict: str = "START", score: fl
 # --- tasks ---------------------------------------------------------------------------------------------------------
 
 
-def test_task_table_keeps_the_whole_id_and_the_state_and_shows_progress() -> None:
-    row = {"task_id": TASK_ID, "name": "fgrid.backtest", "state": "PROGRESS", "progress": {"done": 3, "total": 14},
-           "worker": "w1@host", "elapsed": 2.04}
+def headers_whole(out: str, headers: tuple[str, ...]) -> bool:
+    """Every header appears whole on one line of ``out`` (none cut to ``hea…``)."""
+    return any(all(h in line for h in headers) for line in out.splitlines())
+
+
+def test_task_table_shows_the_short_id_and_a_fan_outs_parts() -> None:
+    row = {"task_id": TASK_ID, "name": "fgrid.backtest", "state": "PROGRESS",
+           "progress": {"stage": None, "done": 3, "total": 14, "percent": 21.4}, "worker": "w1@host", "elapsed": 2.04}
     narrow = show(tasks.task_table([row]))
-    # Whole at 80 columns: the id is what status, cancel and retry take. (The columns after the state are cropped
-    # there today: the table does not fit 80 columns with a progress column.)
-    assert TASK_ID in narrow and "PROGRESS" in narrow and "3/14" in narrow
-    wide = show(tasks.task_table([row]), width=120)
-    assert "backtest" in wide and "fgrid.backtest" not in wide and "w1@host" in wide and "2.0s" in wide
+    assert headers_whole(narrow, ("id", "task", "state", "progress", "worker", "elapsed")), narrow
+    assert TASK_ID[:8] in narrow and TASK_ID not in narrow and "3/14 parts" in narrow and "21%" in narrow
+    assert "backtest" in narrow and "fgrid.backtest" not in narrow and "w1@host" in narrow and "2.0s" in narrow
+    assert lines_fit(narrow)
+
+
+def test_task_table_shows_a_trainings_stage_and_percent_not_zero_parts() -> None:
+    # The defect: a training's {"stage": "fit", "percent": 77} showed as PROGRESS 0/0.
+    row = {"task_id": TASK_ID, "name": "fgrid.ai.train", "state": "PROGRESS",
+           "progress": {"stage": "fit", "done": None, "total": None, "percent": 77.0}, "worker": "w1@host"}
+    out = show(tasks.task_table([row]))
+    assert "fit" in out and "77%" in out and "0/0" not in out and "train" in out
 
 
 def test_task_table_without_progress_has_no_progress_column() -> None:
@@ -57,14 +69,34 @@ def test_task_table_without_progress_has_no_progress_column() -> None:
     assert "progress" not in out and "PENDING" in out and "-" in out
 
 
-def test_tasks_table_cuts_the_arguments_not_the_id() -> None:
-    row = {"task_id": TASK_ID, "name": "fgrid.analyze_player", "summary": "CeeDee Lamb vs SF, 2023 week 5 " * 4,
-           "state": "FAILURE", "worker": "w1@host", "runtime": None, "latency": 15.0, "submitted_at": NOW - 400}
-    out = show(tasks.tasks_table([row], now=NOW))
-    assert TASK_ID in out and "FAILURE" in out
-    assert "~15s" in out  # no start time known: submission to finish, marked
-    assert "7m" in out  # 400 s ago
-    assert "…" in out
+def task_row(**extra: Any) -> dict[str, Any]:
+    return {"task_id": TASK_ID, "name": "fgrid.analyze_player", "summary": "CeeDee Lamb vs SF, 2023 w5",
+            "state": "SUCCESS", "worker": "w1@host", "runtime": 0.004, "wait": 12.0, "latency": 12.004,
+            "submitted_at": NOW - 400, **extra}
+
+
+def test_tasks_table_fits_80_columns_with_whole_headers_and_short_ids() -> None:
+    rows = [task_row(summary="Davante Adams, Tyreek Hill, CeeDee Lamb, Justin Jefferson, 2023 w5 " * 2,
+                     name="fgrid.compare_players"), task_row()]
+    out = show(tasks.tasks_table(rows, now=NOW))
+    assert headers_whole(out, ("id", "task", "arguments", "state", "worker", "wait", "run", "age")), out
+    assert TASK_ID[:8] in out and TASK_ID not in out and "compare" in out and "…" in out
+    # The defect: a 4 ms analysis that waited 12 s showed as ~12s; now the run and the wait apart.
+    assert "4ms" in out and "12s" in out and "~12s" not in out and "7m" in out
+    assert lines_fit(out)
+    wide = show(tasks.tasks_table(rows, now=NOW), width=160)
+    assert "Justin Jefferson" in wide and "w1" in wide
+
+
+def test_tasks_table_without_a_start_marks_submission_to_finish() -> None:
+    out = show(tasks.tasks_table([task_row(runtime=None, wait=None, latency=15.0)], now=NOW))
+    assert "~15s" in out
+
+
+def test_tasks_table_has_an_error_column_for_failures() -> None:
+    rows = [task_row(state="FAILURE", error="InputError: unknown player 'Nobody'"), task_row()]
+    out = show(tasks.tasks_table(rows, now=NOW))
+    assert headers_whole(out, ("id", "task", "arguments", "state", "error")) and "unknown player" in out, out
     assert lines_fit(out)
 
 
@@ -72,21 +104,37 @@ def test_an_empty_task_index_says_so() -> None:
     assert "no tasks in the index" in show(tasks.tasks_table([]))
 
 
-def test_status_table_summarizes_an_analysis_and_compacts_other_json() -> None:
-    doc = {"task_id": TASK_ID, "status": "SUCCESS", "ready": True, "successful": True, "result": analysis_result()}
+def test_status_table_compacts_json_and_shows_progress() -> None:
+    doc = {"task_id": TASK_ID, "status": "PROGRESS", "ready": False, "successful": False, "result": None,
+           "progress": {"stage": "fit", "percent": 77.0, "done": None, "total": None}}
     out = show(tasks.status_table(doc))
-    assert "CeeDee Lamb (WR, DAL) vs SF: matchup 64/100, 17.4 pts (9.1-27.8)," in out and "START" in out
-    assert lines_fit(out)
-    assert "true" in out
-    doc["result"] = {"numbers": list(range(500))}
+    assert "fit" in out and "77%" in out and "false" in out
+    doc.update(status="SUCCESS", ready=True, successful=True, result={"numbers": list(range(500))}, progress=None)
     out = show(tasks.status_table(doc), width=500)
     assert '{"numbers": [0, 1, 2' in out and "..." in out
 
 
-def test_cancel_summary_says_what_happened() -> None:
-    line = tasks.cancel_summary({"task_id": "abc", "terminated": True, "previous_state": "STARTED",
+def test_status_view_shows_the_analysis_in_full_as_wait_does() -> None:
+    # The defect: `fgrid status ID` printed one line for an analysis; only --json had the reasons and factors.
+    info = {"task_id": TASK_ID, "state": "SUCCESS", "name": "fgrid.analyze_player", "summary": "CeeDee Lamb vs SF",
+            "worker": "w1@host", "queue": "matchups", "submitted_at": None, "result": analysis_result(),
+            "error": None, "progress": None}
+    out = show(tasks.status_view(info))
+    assert TASK_ID[:8] in out and "analyze" in out
+    for part in ("weak slot defence", "target share", "CeeDee Lamb"):
+        assert part in out, out
+    assert lines_fit(out)
+
+
+def test_cancel_and_retry_summaries_say_what_happened() -> None:
+    line = tasks.cancel_summary({"task_id": TASK_ID, "terminated": True, "previous_state": "STARTED",
                                  "removed_from_queue": False, "revoked_by": ["w1@host"]}).plain
-    assert line == "abc terminated (was STARTED); acknowledged by w1@host"
+    assert line == "task 3f1c9e5e terminated (was STARTED); acknowledged by w1@host"
+    # The defect: retry printed a bare id.
+    line = tasks.retry_summary({"task_id": "aaaabbbb" + TASK_ID[8:], "retry_of": TASK_ID,
+                                "name": "fgrid.analyze_player"}).plain
+    assert line == ("task 3f1c9e5e queued again as aaaabbbb (analyze); "
+                    "follow it with `fgrid status aaaabbbb --watch`")
 
 
 # --- results -------------------------------------------------------------------------------------------------------
@@ -145,34 +193,59 @@ def test_model_table_shows_the_validation_by_position() -> None:
 
 def test_doctor_lines_mark_each_check_and_name_the_fix() -> None:
     checks = [{"check": "broker reachable", "ok": True, "detail": "redis://127.0.0.1:6390/0", "fix": None},
-              {"check": "worker consuming 'ai'", "ok": False, "detail": "no worker consumes this queue",
-               "fix": "start one: `fgrid worker -Q ai`"}]
+              {"check": "worker consuming 'matchups'", "ok": False, "detail": "no worker consumes this queue",
+               "fix": "start one: `fgrid worker -Q matchups`", "level": "failure"}]
     out = show(monitor.doctor_lines(checks))
     assert out.splitlines() == [
         "✔ broker reachable: redis://127.0.0.1:6390/0",
-        "✘ worker consuming 'ai': no worker consumes this queue",
-        "    fix: start one: `fgrid worker -Q ai`",
+        "✘ worker consuming 'matchups': no worker consumes this queue",
+        "    fix: start one: `fgrid worker -Q matchups`",
         "1 of 2 checks failed",
     ]
     assert show(monitor.doctor_lines(checks[:1])).splitlines()[-1] == "all 1 checks passed"
+    warning = {"check": "ai model present", "ok": False, "detail": "no model", "fix": "train one", "level": "warning"}
+    out = show(monitor.doctor_lines([checks[0], warning]))
+    assert "! ai model present: no model" in out and out.splitlines()[-1] == "1 of 2 checks passed, 1 warning(s)"
 
 
 def test_queues_table_shows_depths_and_a_queue_nobody_consumes() -> None:
     out = show(monitor.queues_table([{"queue": "matchups", "waiting": 12, "reserved": 2, "consumers": 1},
                                      {"queue": "ai", "waiting": 0, "reserved": None, "consumers": 0}]))
     assert "matchups" in out and "12" in out and "█" * 24 in out and "·" * 24 in out
+    assert headers_whole(out, ("queue", "waiting", "reserved", "consumers", "depth"))
     assert lines_fit(out)
 
 
-def test_the_dashboard_fits_80_columns() -> None:
-    snap = {"time": NOW, "queues": [{"queue": "matchups", "waiting": 1, "reserved": 0, "consumers": 1}],
+def test_workers_table_fits_80_columns_with_whole_headers() -> None:
+    # The defect: `work… queu… cele…`.
+    row = {"hostname": "celery@fgrid-build-host-with-a-long-name", "queues": ["ai", "analysis", "matchups"],
+           "all_queues": True, "pool": "prefork", "concurrency": 8, "active": 1, "processed": 12345,
+           "uptime": 3700.0, "max_rss_kib": 204800}
+    out = show(monitor.workers_table([row]))
+    assert headers_whole(out, ("worker", "queues", "pool", "active", "processed", "uptime", "memory")), out
+    assert "celery@fgrid" in out and "all" in out and "prefork 8" in out and "200 MiB" in out
+    assert lines_fit(out)
+
+
+def test_the_dashboard_fits_80x24() -> None:
+    recent = [{"task_id": TASK_ID, "name": "fgrid.ai.train", "summary": "2019-2023", "state": "PROGRESS",
+               "progress": {"stage": "fit", "percent": 77.0}, "worker": "w1@host", "submitted_at": NOW - 5}]
+    recent += [dict(recent[0], task_id=f"{n:08x}" + TASK_ID[8:], state="SUCCESS", progress=None) for n in range(30)]
+    snap = {"time": NOW, "queues": [{"queue": q, "waiting": 1, "reserved": 0, "consumers": 1}
+                                    for q in ("matchups", "analysis", "ai")],
             "workers": [{"hostname": "w1@host", "queues": ["matchups"], "pool": "prefork", "concurrency": 2,
                          "active": 1, "processed": 42, "uptime": 3700.0, "max_rss_kib": 204800}],
-            "recent": [], "failures": [], "states": {"SUCCESS": 3}}
-    console = Console(record=True, width=80, height=40, color_system=None, file=open("/dev/null", "w"))  # noqa: SIM115
+            "recent": recent, "failures": [dict(recent[0], state="FAILURE", error="boom")],
+            "states": {"SUCCESS": 3}}
+    console = Console(record=True, width=80, height=24, color_system=None, file=open("/dev/null", "w"))  # noqa: SIM115
     console.print(monitor.dashboard(snap, rate=1.5))
     out = console.export_text()
+    assert len(out.splitlines()) == 24
     assert "processed 42" in out and "rate 1.50/s" in out and "1.0h" in out and "200 MiB" in out
+    for headers in (("queue", "waiting", "reserved", "consumers"), ("worker", "queues", "pool", "processed"),
+                    ("id", "task", "arguments", "state", "age")):
+        assert headers_whole(out, headers), out
+    assert "PROGRESS 77%" in out and TASK_ID[:8] in out and "q quit" in out
     assert lines_fit(out)
 
 
@@ -196,7 +269,14 @@ def test_settings_and_data_views() -> None:
 
 
 def test_text_helpers() -> None:
-    assert [text.seconds(v) for v in (None, 0.4242, 12.4, 180, 7200)] == ["-", "0.42s", "12s", "3.0m", "2.0h"]
+    assert [text.seconds(v) for v in (None, 0.004, 0.4242, 12.4, 180, 7200)] == [
+        "-", "4ms", "0.42s", "12s", "3.0m", "2.0h"]
+    assert text.short_id(TASK_ID) == "3f1c9e5e" and text.task_label("fgrid.rank_comparison") == "compare"
+    assert text.task_label("fgrid.ai.train") == "train" and text.task_label(None) == "-"
+    assert text.progress_text({"stage": "fit", "percent": 50}, bar_width=4).plain == "fit ██░░ 50%"
+    assert text.progress_text({"done": 3, "total": 8, "percent": None}).plain == "3/8 parts"
+    assert text.sparkline([0, 5, 10, None]).plain == "▁▅█ "
+    assert text.range_bar(10, 15, 20, (0, 20), width=5).plain == "··━●━"
     assert [text.ago(t, now=NOW) for t in (None, NOW - 3, NOW - 240, NOW - 7200)] == ["-", "3s", "4m", "2h"]
     assert text.memory(204800) == "200 MiB" and text.memory(None) == "-"
     assert text.number(0.94678) == "0.947" and text.number(None) == "-" and text.number(2, 1) == "2.0"

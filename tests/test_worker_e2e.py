@@ -42,7 +42,7 @@ def submit_analysis_and_compare(env: dict) -> None:
     queued = run_json(["analyze-player", LAMB, "--opponent", "SF", "--season", "2023", "--week", "5", "--json"], env)
     assert set(queued) == {"task_id", "status"} and queued["status"] == "queued"
     doc = poll_status(env, queued["task_id"])
-    assert set(doc) == {"task_id", "status", "ready", "successful", "result"}
+    assert set(doc) == {"task_id", "status", "ready", "successful", "result", "progress"}
     assert doc["status"] == "SUCCESS", doc
     assert doc["ready"] and doc["successful"]
     check_analysis(doc["result"])
@@ -107,7 +107,7 @@ def test_submitted_task_waits_as_pending(data_dir, redis_server):
     queued = run_json(["analyze-player", LAMB, "--opponent", "SF", "--season", "2023", "--week", "5", "--json"], env)
     doc = run_json(["status", queued["task_id"], "--json"], env)
     assert doc == {"task_id": queued["task_id"], "status": "PENDING", "ready": False, "successful": False,
-                   "result": None}
+                   "result": None, "progress": None}
     assert redis_server.client().llen("matchups") == 1
 
 

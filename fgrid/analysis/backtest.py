@@ -218,9 +218,11 @@ def run(
 def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """MAE of the projection and of the baseline per position (and ALL), their ratio, and interval coverage.
 
-    Returns {"rows": n, "by_position": {QB|RB|WR|TE|ALL: {rows, mae, baseline_mae, ratio, coverage}}}; MAE in
-    points, ratio = mae / baseline_mae (below 1 beats the baseline), coverage = share of rows with
-    low <= actual <= high. Groups without rows have null values.
+    Returns {"rows": n, "by_position": {QB|RB|WR|TE|ALL: {rows, mae, baseline_mae, ratio, coverage, pairs,
+    pair_accuracy, baseline_pair_accuracy}}}; MAE in points, ratio = mae / baseline_mae (below 1 beats the
+    baseline), coverage = share of rows with low <= actual <= high; pair_accuracy: the share of same-position pairs
+    in a week where the player projected higher really scored more (the start/sit question "A or B?",
+    :func:`pair_accuracy`), beside the baseline's. Groups without rows have null values.
     """
     rows = list(rows)
     by_pos: dict[str, dict[str, Any]] = {}
@@ -246,7 +248,42 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
             "ratio": round(mae / bmae, 4) if bmae > 0 else None,
             "coverage": round(float(((actual[m] >= low[m]) & (actual[m] <= high[m])).mean()), 4),
         }
+    if rows and "season" in rows[0]:
+        ordered, base_pairs = pair_accuracy(rows), pair_accuracy(rows, "baseline")
+        for group, row in by_pos.items():
+            row.update(pairs=ordered[group]["pairs"], pair_accuracy=ordered[group]["accuracy"],
+                       baseline_pair_accuracy=base_pairs[group]["accuracy"])
     return {"rows": len(rows), "by_position": by_pos}
+
+
+def pair_counts(projected: np.ndarray, actual: np.ndarray) -> tuple[float, int]:
+    """(right, pairs) over all pairs of one group: right counts pairs where the higher projection scored more (a
+    projection tie counts half); pairs whose actual scores tie are left out."""
+    if len(actual) < 2:
+        return 0.0, 0
+    dp = np.sign(projected[:, None] - projected[None, :])
+    da = np.sign(actual[:, None] - actual[None, :])
+    upper = np.triu(np.ones(dp.shape, dtype=bool), k=1) & (da != 0)
+    right = float(((dp * da) > 0)[upper].sum()) + 0.5 * float((dp == 0)[upper].sum())
+    return right, int(upper.sum())
+
+
+def pair_accuracy(rows: Iterable[dict[str, Any]], key: str = "projected") -> dict[str, dict[str, Any]]:
+    """Share of same-position pairs in a week where ``key``'s higher value really scored more, per position and
+    ALL: {group: {pairs, accuracy}} (accuracy None without pairs)."""
+    groups: dict[tuple[Any, Any, str], tuple[list[float], list[float]]] = {}
+    for r in rows:
+        proj, act = groups.setdefault((r["season"], r["week"], r["position"]), ([], []))
+        proj.append(float(r[key]))
+        act.append(float(r["actual"]))
+    totals = {g: [0.0, 0] for g in (*POSITIONS, "ALL")}
+    for (_s, _w, pos), (proj, act) in groups.items():
+        right, pairs = pair_counts(np.array(proj), np.array(act))
+        for g in (pos, "ALL"):
+            if g in totals:
+                totals[g][0] += right
+                totals[g][1] += pairs
+    return {g: {"pairs": int(n), "accuracy": round(r / n, 4) if n else None} for g, (r, n) in totals.items()}
 
 
 def write_csv(rows: Iterable[dict[str, Any]], out: str | Path | TextIO) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fgrid.analysis import matchup
+from fgrid.analysis.matchup.request import decision_week
 from fgrid.errors import InputError
 
 if TYPE_CHECKING:
@@ -21,21 +22,25 @@ DEFAULT_SLOTS = 1
 
 def compare(
     ds: Dataset,
-    pairs: Sequence[tuple[str, str] | tuple[str, str, str | None]],
+    pairs: Sequence[tuple[str, str | None] | tuple[str, str | None, str | None]],
     season: int | None = None,
     week: int | None = None,
     scoring: str = "ppr",
     slots: int | None = None,
+    what_if: bool = False,
 ) -> dict[str, Any]:
-    """Analyse each (player, opponent[, location]) pair in ``season``/``week`` (each pair's next game by default),
-    then :func:`rank` them for ``slots`` start slots. InputError for a bad pair (naming it)."""
+    """Analyse each (player, opponent[, location]) pair in ONE week (:func:`matchup.request.decision_week`: the week
+    after the data by default; an opponent of None is the scheduled one), then :func:`rank` them for ``slots``
+    start slots. InputError for a pair the schedule cannot answer (naming it), unless ``what_if``."""
     if not pairs:
         raise InputError("no players to compare")
+    chosen = decision_week(ds, season, week, scoring)
     analyses = []
     for pair in pairs:
         player, opponent, *rest = pair
         location = rest[0] if rest else None
-        analyses.append(matchup.analyze(ds, player, opponent, location, season, week, scoring))
+        analyses.append(matchup.analyze(ds, player, opponent, location, chosen.season, chosen.week, scoring,
+                                        what_if=what_if))
     return rank(analyses, slots)
 
 
@@ -49,8 +54,9 @@ def rank(analyses: Iterable[dict[str, Any]], slots: int | None = None) -> dict[s
     """Rank analyses (dicts of :func:`matchup.analyze`) by projected points, ties broken by the floor (``low``).
 
     The top ``slots`` (default :data:`DEFAULT_SLOTS`, at most the number of players) are the ones to start.
-    Returns {scoring, slots, start: [names], bench: [names], summary: a sentence, ranking: [{rank, start,
-    player, opponent, points, low, high, matchup_score, verdict, analysis}]}.
+    Returns {scoring, season, week, when (the week's phrase; season/week None when the analyses are of different
+    weeks), hypothetical (any what-if game), slots, start: [names], bench: [names], summary: a sentence, ranking:
+    [{rank, start, player, opponent, points, low, high, matchup_score, verdict, analysis}]}.
     """
     analyses = list(analyses)
     if not analyses:
@@ -78,10 +84,17 @@ def rank(analyses: Iterable[dict[str, Any]], slots: int | None = None) -> dict[s
             "verdict": a.get("recommendation", {}).get("verdict"),
             "analysis": a,
         })
+    games = [a.get("game") or {} for a in analyses]
+    weeks = {(g.get("season"), g.get("week")) for g in games}
+    season, week = next(iter(weeks)) if len(weeks) == 1 else (None, None)
     start = [r["player"]["name"] for r in ranking if r["start"]]
     bench = [r["player"]["name"] for r in ranking if not r["start"]]
     return {
         "scoring": scorings.pop(),
+        "season": season,
+        "week": week,
+        "when": games[0].get("when") if season is not None else None,
+        "hypothetical": any(bool(a.get("hypothetical")) for a in analyses),
         "slots": n_slots,
         "start": start,
         "bench": bench,

@@ -106,6 +106,7 @@ class GameContext:
     opp_rest: float
     stadium_id: str | None
     stadium: str | None
+    kickoff_time: str | None = None  # "13:00", US Eastern (the schedule's gametime)
 
     @property
     def key(self) -> int:
@@ -253,13 +254,13 @@ def _contexts(schedules: pl.DataFrame) -> dict[tuple[int, int, str], GameContext
     cols = set(schedules.columns)
     wanted = (
         "game_id", "season", "week", "game_type", "gameday", "away_team", "home_team", "location", "spread_line",
-        "total_line", "roof", "surface", "temp", "wind", "away_rest", "home_rest", "stadium_id", "stadium",
+        "total_line", "roof", "surface", "temp", "wind", "away_rest", "home_rest", "stadium_id", "stadium", "gametime",
     )
     frame = schedules.select([pl.col(c) if c in cols else pl.lit(None).alias(c) for c in wanted])
     out: dict[tuple[int, int, str], GameContext] = {}
     for row in frame.iter_rows():
         (gid, season, week, gtype, gameday, away, home, location, spread, total, roof, surface, temp, wind, a_rest,
-         h_rest, sid, sname) = row
+         h_rest, sid, sname, gametime) = row
         if season is None or week is None or not away or not home:
             continue
         if isinstance(gameday, str):
@@ -284,7 +285,7 @@ def _contexts(schedules: pl.DataFrame) -> dict[tuple[int, int, str], GameContext
                 wind=np.nan if indoor or wind is None else float(wind),
                 rest=np.nan if rest is None else float(rest),
                 opp_rest=np.nan if opp_rest is None else float(opp_rest),
-                stadium_id=sid, stadium=sname,
+                stadium_id=sid, stadium=sname, kickoff_time=str(gametime)[:5] if gametime else None,
             )
     return out
 

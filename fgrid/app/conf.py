@@ -8,6 +8,7 @@ from typing import Any
 from kombu import Exchange, Queue
 
 from fgrid import config
+from fgrid.broker import amqp
 from fgrid.config import Kind, Settings
 
 
@@ -65,6 +66,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             config.TASK_ANALYZE: {"queue": config.QUEUE_MATCHUPS},
             config.TASK_COMPARE: {"queue": config.QUEUE_ANALYSIS},
             config.TASK_RANK: {"queue": config.QUEUE_ANALYSIS},
+            config.TASK_LINEUP: {"queue": config.QUEUE_ANALYSIS},
+            config.TASK_LINEUP_PICK: {"queue": config.QUEUE_ANALYSIS},
             "fgrid.backtest*": {"queue": config.QUEUE_ANALYSIS},
             "fgrid.ai.*": {"queue": config.QUEUE_AI},
         },
@@ -86,6 +89,17 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "retry_on_timeout": True,
             "health_check_interval": 10,
         }
+    elif settings.broker_kind is Kind.AMQP:
+        # RabbitMQ: durable quorum queues (replicated on a cluster; a message survives a broker restart), publisher
+        # confirms, and heartbeats short enough that a lost host's tasks go back to the queue in about 20-30 s.
+        # Global QoS does not exist on quorum queues: Celery sees that and keeps the prefetch per consumer. The
+        # exchanges stay direct: a retry's countdown (1-4 s) is held by its worker, not by Celery's native delayed
+        # delivery, which needs every queue bound by every worker (a worker for one queue cannot bind the others).
+        conf["broker_transport"] = "fgrid.broker.transports:AmqpTransport"
+        conf["task_queues"] = [Queue(name, Exchange(name, type="direct"), routing_key=name,
+                                     queue_arguments=amqp.queue_arguments()) for name in config.QUEUES]
+        conf["broker_transport_options"] = amqp.transport_options()
+        conf["broker_heartbeat"] = amqp.HEARTBEAT
     elif settings.embedded:
         # kombu's filesystem transport, with messages written atomically (fgrid/broker/transports.py).
         conf["broker_transport"] = "fgrid.broker.transports:FileTransport"

@@ -110,12 +110,21 @@ class FgridTask(Task):
 # each analysis a second write to the result store.
 @shared_task(name=config.TASK_ANALYZE, bind=True, base=FgridTask, track_started=False)
 def analyze_player(self: Task, player: str, opponent: str, location: str | None = None, season: int | None = None,
-                   week: int | None = None, scoring: str = "ppr") -> dict[str, Any]:
-    """Analyze one player's matchup against one opponent."""
+                   week: int | None = None, scoring: str = "ppr", what_if: bool = False) -> dict[str, Any]:
+    """Analyze one player's matchup against one opponent (``what_if``: a hypothetical game)."""
     from fgrid.analysis import matchup
 
     args = validation.analyze_args(player, opponent, location, season, week, scoring)
-    return matchup.analyze(dataset(self.app), **args)
+    return matchup.analyze(dataset(self.app), **args, what_if=what_if is True)
+
+
+def _analysis_signature(task: Task, r: Any) -> Any:
+    """The signature of one analysis request of a fan-out (a dict of :meth:`MatchupRequest.task_kwargs`)."""
+    if not isinstance(r, dict):
+        raise FgridError("each request must be an object")
+    args = validation.analyze_args(r.get("player"), r.get("opponent"), r.get("location"), r.get("season"),
+                                   r.get("week"), r.get("scoring", "ppr"))
+    return task.s(**args, **({"what_if": True} if r.get("what_if") is True else {}))
 
 
 def fan_out(task: Task, header: list, body: Any) -> Any:
@@ -131,9 +140,7 @@ def compare_players(self: Task, requests: list[dict[str, Any]], slots: int | Non
     """Fan out one analysis per player-opponent pair, then rank them (the ranking inherits this task's id)."""
     if not isinstance(requests, list) or not requests or len(requests) > validation.MAX_COMPARE:
         raise FgridError(f"a comparison needs 1 to {validation.MAX_COMPARE} requests")
-    header = [analyze_player.s(**validation.analyze_args(
-        r.get("player"), r.get("opponent"), r.get("location"), r.get("season"), r.get("week"),
-        r.get("scoring", "ppr"))) for r in requests]
+    header = [_analysis_signature(analyze_player, r) for r in requests]
     return fan_out(self, header, rank_comparison.s(slots=slots))
 
 
@@ -143,6 +150,33 @@ def rank_comparison(self: Task, analyses: list[dict[str, Any]], slots: int | Non
     from fgrid.analysis import compare
 
     return compare.rank(analyses, slots=slots)
+
+
+@shared_task(name=config.TASK_LINEUP, bind=True, base=FgridTask)
+def lineup(self: Task, requests: list[dict[str, Any]], slots: list[str], out: list[dict[str, Any]] | None = None,
+           model: str = "engine", season: int | None = None, week: int | None = None) -> Any:
+    """Fan out one projection per player who plays (the engine's analysis, or the ai model's prediction), then fill
+    the slots with the best lineup (the pick inherits this task's id)."""
+    from fgrid.analysis import lineup as lineup_mod
+
+    if not isinstance(requests, list) or len(requests) > lineup_mod.MAX_ROSTER:
+        raise FgridError(f"a lineup needs at most {lineup_mod.MAX_ROSTER} requests")
+    slots = lineup_mod.parse_slots(slots)
+    out = out if isinstance(out, list) else []
+    body = lineup_pick.s(slots=slots, out=out, model=model)
+    if not requests:  # everyone on a bye: nothing to project
+        return lineup_pick.run([], slots=slots, out=out, model=model)
+    predictor = ai_predict if model == "ai" else analyze_player
+    return fan_out(self, [_analysis_signature(predictor, r) for r in requests], body)
+
+
+@shared_task(name=config.TASK_LINEUP_PICK, bind=True, base=FgridTask)
+def lineup_pick(self: Task, analyses: list[dict[str, Any]], slots: list[str], out: list[dict[str, Any]] | None = None,
+                model: str = "engine") -> dict[str, Any]:
+    """Fill the slots with the best lineup from the finished projections; bench gaps; players out listed apart."""
+    from fgrid.analysis import lineup as lineup_mod
+
+    return lineup_mod.pick(analyses, lineup_mod.parse_slots(slots), out or [], model=model)
 
 
 @shared_task(name=config.TASK_BACKTEST, bind=True, base=FgridTask)
@@ -221,12 +255,12 @@ def ai_train(self: Task, seasons: list[int], scoring: str = "ppr") -> dict[str, 
 
 @shared_task(name=config.TASK_AI_PREDICT, bind=True, base=FgridTask)
 def ai_predict(self: Task, player: str, opponent: str, location: str | None = None, season: int | None = None,
-               week: int | None = None, scoring: str = "ppr") -> dict[str, Any]:
+               week: int | None = None, scoring: str = "ppr", what_if: bool = False) -> dict[str, Any]:
     """Predict a player's points in one game with the trained model, with the factors that explain it."""
     from fgrid.analysis import model as ai
 
     args = validation.analyze_args(player, opponent, location, season, week, scoring)
-    return ai.predict(trained_model(self.app), dataset(self.app), **args)
+    return ai.predict(trained_model(self.app), dataset(self.app), **args, what_if=what_if is True)
 
 
 @shared_task(name=config.TASK_AI_GRADE, bind=True, base=FgridTask)
@@ -241,7 +275,8 @@ def ai_grade(self: Task, requests: list[dict[str, Any]], slots: int | None = Non
     for r in requests:
         args = validation.analyze_args(r.get("player"), r.get("opponent"), r.get("location"), r.get("season"),
                                        r.get("week"), r.get("scoring", "ppr"))
-        grades += ai.grade(model, ds, [(args["player"], args["opponent"])], season=args["season"], week=args["week"])
+        grades += ai.grade(model, ds, [(args["player"], args["opponent"])], season=args["season"], week=args["week"],
+                           what_if=r.get("what_if") is True)
     return {"grades": grades}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fgrid import config
-from fgrid.broker import connection, files, redis
+from fgrid.broker import amqp, connection, files, redis
 from fgrid.broker.view import QueueView
 from fgrid.config import Kind, Settings
 
@@ -45,6 +45,8 @@ def depths(app: Celery) -> Depths:
     with connection.reachable(settings, "broker"):
         if settings.broker_kind is Kind.REDIS:
             return redis.depths(app)
+        if settings.broker_kind is Kind.AMQP:
+            return amqp.depths(app)
         out: Depths = {}
         with app.connection_for_read() as conn:
             channel = conn.default_channel
@@ -63,6 +65,8 @@ def take_all(app: Celery, queue: str) -> list[bytes] | int:
             return files.take_all(settings.broker_dir, queue)
         if settings.broker_kind is Kind.REDIS:
             return redis.take_all(app, queue)
+        if settings.broker_kind is Kind.AMQP:
+            return amqp.purge(app, queue)
         with app.connection_for_write() as conn:
             return int(app.amqp.queues[queue].bind(conn.default_channel).purge() or 0)
 

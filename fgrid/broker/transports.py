@@ -9,7 +9,12 @@
 - :class:`RedisTransport`: kombu's Redis transport with a channel that closes cleanly when its connection died with
   a BRPOP in flight (kombu 5.7 raised out of ``Channel.close`` and a busy worker exited on a Redis restart).
 
-Both drop, with one log line, any queue item that is not a kombu message (not JSON, not an envelope, a body that
+- :class:`AmqpTransport`: kombu's py-amqp transport for RabbitMQ, whose channel screens what reaches Celery's consumer
+  from fgrid's task queues: a message whose body or task headers Celery would choke on (a JSON body that is not
+  ``[args, kwargs, options]`` stops the whole worker, and RabbitMQ then hands it to the next one) is acknowledged
+  and dropped.
+
+All drop, with one log line, any queue item that is not a kombu message (not JSON, not an envelope, a body that
 does not decode), instead of letting it stop the worker: the item is already off the queue and in no ``unacked``
 hash, so dropping it loses nothing, and no task could have been built from it.
 """
@@ -28,7 +33,7 @@ from time import monotonic
 from typing import Any
 
 from kombu.exceptions import ChannelError
-from kombu.transport import filesystem, redis
+from kombu.transport import filesystem, pyamqp, redis
 from kombu.transport.virtual import Empty
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import dumps, loads
@@ -211,3 +216,51 @@ class RedisTransport(_Screening, redis.Transport):
     """kombu's Redis transport with :class:`RedisChannel`."""
 
     Channel = RedisChannel
+
+
+def amqp_message_problem(raw: Any) -> str | None:
+    """Why a message delivered by RabbitMQ from one of fgrid's task queues is not a task Celery's consumer can take
+    (None if it is one); a content type other than JSON is left to Celery, which refuses it without loading it."""
+    properties = getattr(raw, "properties", None) or {}
+    headers = properties.get("application_headers")
+    if not isinstance(headers, dict | None):
+        return "headers that are not a table"
+    body = raw.body
+    if isinstance(body, bytes | bytearray | memoryview):
+        try:
+            body = bytes(body).decode(properties.get("content_encoding") or "utf-8")
+        except (UnicodeDecodeError, LookupError):
+            return "a body that does not decode"
+    return task_message_problem({"headers": headers or {}, "content-type": properties.get("content_type"),
+                                 "body": body, "properties": {}})
+
+
+class AmqpChannel(pyamqp.Channel):
+    """py-amqp channel whose consumers on fgrid's task queues never see a message Celery cannot take."""
+
+    def basic_consume(self, queue: str = "", *args: Any, callback: Any = None, **kwargs: Any) -> Any:
+        if callback is not None and queue in config.QUEUES:
+            callback = self._screened(queue, callback)
+        return super().basic_consume(queue, *args, callback=callback, **kwargs)
+
+    def _screened(self, queue: str, callback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def screen(raw: Any) -> Any:
+            problem = amqp_message_problem(raw)
+            if problem is None:
+                return callback(raw)
+            log.error("fgrid: dropped a message from %r that is not a task message (%s)", queue, problem)
+            # Acknowledged: rejected with requeue it would come back for good, and no task could be built from it.
+            self.basic_ack(raw.delivery_tag)
+            return None
+
+        return screen
+
+
+class AmqpConnection(pyamqp.Connection):
+    Channel = AmqpChannel
+
+
+class AmqpTransport(pyamqp.Transport):
+    """kombu's py-amqp transport with :class:`AmqpChannel`."""
+
+    Connection = AmqpConnection

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from fgrid import config
+from fgrid.cli.analysis import say_week
 from fgrid.cli.live import follow_progress, submit_and_report
 from fgrid.cli.options import (
     DataDirOption,
@@ -18,6 +19,7 @@ from fgrid.cli.options import (
     TimeoutOption,
     WaitOption,
     WeekOption,
+    WhatIfOption,
     parse_seasons,
     settings_from,
     split_opponents,
@@ -89,13 +91,14 @@ def model_show(
 def predict(
     player: Annotated[str | None, typer.Argument(help="Player (omit with --season/--week for a whole slate).")]
     = None,
-    opponent: Annotated[str | None, typer.Option("--opponent", "-o", help="Opponent: code, city or nickname.")]
-    = None,
+    opponent: Annotated[str | None, typer.Option("--opponent", "-o", help="Opponent: code, city or nickname "
+                                                 "(default: the scheduled one that week).")] = None,
     location: LocationOption = None,
     season: SeasonOption = None,
     week: WeekOption = None,
     position: Annotated[str | None, typer.Option("--position", help="Slate: only QB, RB, WR or TE.")] = None,
     top: Annotated[int | None, typer.Option("--top", help="Slate: the best N.")] = None,
+    what_if: WhatIfOption = False,
     scoring: ScoringOption = "ppr",
     wait: WaitOption = False,
     timeout: TimeoutOption = None,
@@ -110,35 +113,37 @@ def predict(
     resolve.require_model(settings)
     if player is None:
         if season is None or week is None:
-            raise InputError("give a PLAYER with --opponent, or --season and --week for a whole slate")
+            raise InputError("give a PLAYER (his opponent is the scheduled one), or --season and --week for a whole "
+                             "slate")
         kwargs = {"season": validation.optional_int(season, "season", validation.MIN_SEASON, validation.MAX_SEASON),
                   "week": validation.optional_int(week, "week", validation.MIN_WEEK, validation.MAX_WEEK),
                   "position": validation.position(position),
                   "top": validation.optional_int(top, "top", 1, MOST_SLATE_ROWS)}
         submit_and_report(settings, config.TASK_AI_SLATE, kwargs, wait, timeout, as_json)
         return
-    if opponent is None:
-        raise InputError("--opponent is required with a PLAYER")
     kwargs = resolve.analyze_request(settings, player=player, opponent=opponent, location=location, season=season,
-                                     week=week, scoring=scoring)
+                                     week=week, scoring=scoring, what_if=what_if)
+    say_week(settings, kwargs, as_json)
     submit_and_report(settings, config.TASK_AI_PREDICT, kwargs, wait, timeout, as_json)
 
 
 def grade(
     players: Annotated[list[str], typer.Argument(help="Players to grade (names or ids).")],
-    opponents: OpponentsOption,
+    opponents: OpponentsOption = None,
     season: SeasonOption = None,
     week: WeekOption = None,
+    what_if: WhatIfOption = False,
     wait: WaitOption = False,
     timeout: TimeoutOption = None,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Queue A+ to F grades of players' matchups from the ai model's projected percentile that week."""
+    """Queue A+ to F grades of players' matchups in one week from the ai model's projected percentile."""
     from fgrid.service import resolve
 
     settings = settings_from(data_dir)
     resolve.require_model(settings)
-    kwargs = resolve.compare_request(settings, players, split_opponents(opponents), season, week)
+    kwargs = resolve.compare_request(settings, players, split_opponents(opponents), season, week, what_if=what_if)
     kwargs.pop("slots", None)  # grades are per player: no lineup to fill
+    say_week(settings, (kwargs["requests"] or [{}])[0], as_json)
     submit_and_report(settings, config.TASK_AI_GRADE, kwargs, wait, timeout, as_json)

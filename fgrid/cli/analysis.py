@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,6 +20,7 @@ from fgrid.cli.options import (
     TimeoutOption,
     WaitOption,
     WeekOption,
+    WhatIfOption,
     parse_weeks,
     settings_from,
     split_opponents,
@@ -27,48 +28,69 @@ from fgrid.cli.options import (
 from fgrid.cli.output import console, print_json
 from fgrid.errors import InputError
 
+if TYPE_CHECKING:
+    from fgrid.config import Settings
+
 #: The predictors ``fgrid backtest --model`` scores.
 BACKTEST_MODELS = ("engine", "ai")
 
 
+def say_week(settings: Settings, kwargs: dict[str, Any], as_json: bool) -> None:
+    """Say on stderr which week a resolved request is about and how it stands against the data (not with --json:
+    the result names its week)."""
+    from fgrid.render.text import plain
+    from fgrid.service import resolve
+
+    if not as_json and kwargs.get("season") and kwargs.get("week"):
+        note = resolve.week_note(settings, kwargs["season"], kwargs["week"])
+        console(stderr=True).print(plain(note + (": a hypothetical game" if kwargs.get("what_if") else "")),
+                                   soft_wrap=True)
+
+
 def analyze_player(
     player: Annotated[str, typer.Argument(help="Player name, gsis id, Sleeper id or ESPN id.")],
-    opponent: Annotated[str, typer.Option("--opponent", "-o", help="Opponent: code (SF), city or nickname.")],
+    opponent: Annotated[str | None, typer.Option("--opponent", "-o", help="Opponent: code (SF), city or nickname "
+                                                 "(default: the scheduled one that week).")] = None,
     location: LocationOption = None,
     season: SeasonOption = None,
     week: WeekOption = None,
+    what_if: WhatIfOption = False,
     scoring: ScoringOption = "ppr",
     wait: WaitOption = False,
     timeout: TimeoutOption = None,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Queue a matchup analysis of one player against one opponent."""
+    """Queue a matchup analysis of one player in one game (the week after the data by default)."""
     from fgrid.service import resolve
 
     settings = settings_from(data_dir)
     kwargs = resolve.analyze_request(settings, player=player, opponent=opponent, location=location, season=season,
-                                     week=week, scoring=scoring)
+                                     week=week, scoring=scoring, what_if=what_if)
+    say_week(settings, kwargs, as_json)
     submit_and_report(settings, config.TASK_ANALYZE, kwargs, wait, timeout, as_json)
 
 
 def compare(
     players: Annotated[list[str], typer.Argument(help="Players to compare (names or ids).")],
-    opponents: OpponentsOption,
+    opponents: OpponentsOption = None,
     season: SeasonOption = None,
     week: WeekOption = None,
+    what_if: WhatIfOption = False,
     scoring: ScoringOption = "ppr",
-    slots: Annotated[int | None, typer.Option("--slots", help="Lineup slots to fill (default: half).")] = None,
+    slots: Annotated[int | None, typer.Option("--slots", help="Players to start (default: 1).")] = None,
     wait: WaitOption = False,
     timeout: TimeoutOption = None,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Queue a comparison of players, each against an opponent, ranked by projection."""
+    """Queue a start/sit comparison of players in one week, ranked by projection."""
     from fgrid.service import resolve
 
     settings = settings_from(data_dir)
-    kwargs = resolve.compare_request(settings, players, split_opponents(opponents), season, week, scoring, slots)
+    kwargs = resolve.compare_request(settings, players, split_opponents(opponents), season, week, scoring, slots,
+                                     what_if=what_if)
+    say_week(settings, (kwargs["requests"] or [{}])[0], as_json)
     submit_and_report(settings, config.TASK_COMPARE, kwargs, wait, timeout, as_json)
 
 
@@ -80,6 +102,8 @@ def backtest(
     = "engine",
     refit: Annotated[bool, typer.Option("--refit", help="Walk forward: refit the engine before each week on earlier "
                                         "games only (about a second a week).")] = False,
+    lineups: Annotated[bool, typer.Option("--lineups", help="Replay every team's roster-of-13 each week: points of "
+                                          "the chosen lineup, the best in hindsight and the baseline's.")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Write the rows to this CSV file.")] = None,
     submit: Annotated[bool, typer.Option("--submit", help="Run it as a task on the analysis queue.")] = False,
     wait: WaitOption = False,
@@ -98,6 +122,19 @@ def backtest(
         raise InputError(f"unknown model {model!r}; use engine or ai")
     if refit and model != "engine":
         raise InputError("--refit refits the engine; it does not apply to --model ai")
+    if lineups:
+        if submit or refit or out is not None:
+            raise InputError("--lineups runs here and prints its figures; drop --submit/--refit/--out")
+        from fgrid.render.lineup import lineup_backtest_table
+        from fgrid.service import backtest as backtest_service
+
+        with console(stderr=True).status(f"replaying {season} lineups"):
+            report = backtest_service.run_lineup_backtest(settings, season, week_list, scoring, model)
+        if as_json:
+            print_json(report)
+        else:
+            console().print(lineup_backtest_table(report))
+        return
     if submit:
         if model != "engine" or out is not None:
             raise InputError("--submit runs the engine's backtest and returns its rows in the result; "

@@ -11,6 +11,9 @@ from fgrid.cli.options import DataDirOption, JsonOption, parse_seasons, settings
 from fgrid.cli.output import console, print_json
 from fgrid.errors import InputError
 
+#: The files a folder of nflverse data has at least one of (a season's player stats).
+STATS_FILES = "player_stats_*.csv*"
+
 data_app = typer.Typer(help="Sync and inspect the NFL data.", no_args_is_help=True)
 
 
@@ -22,7 +25,10 @@ def sync(
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Fill the data folder with nflverse stats, schedules and player ids."""
+    """Fill the data folder with nflverse stats, schedules and player ids.
+
+    Example: fgrid data sync --seasons 2019-2024
+    """
     from fgrid.analysis import data
     from fgrid.render.data import sync_summary
 
@@ -38,6 +44,10 @@ def sync(
         if source is not None:
             if not source.is_dir():
                 raise InputError(f"--from {source}: no such folder")
+            if not any(next(folder.glob(STATS_FILES), None) for folder in (source, source / "raw")
+                       if folder.is_dir()):
+                raise InputError(f"--from {source}: no nflverse data files there (player_stats_YYYY.csv[.gz], in "
+                                 f"the folder or its raw/ subfolder)")
             report = data.sync_from_dir(source, settings.nfl_dir, seasons=wanted, progress=progress)
         else:
             report = data.sync_online(settings.nfl_dir, seasons=wanted, progress=progress)
@@ -50,7 +60,10 @@ def sync(
 
 @data_app.command("info")
 def info(as_json: JsonOption = False, data_dir: DataDirOption = None) -> None:
-    """Show the synced seasons and weeks, rows, players, last game, source and sync time."""
+    """Show the synced seasons and weeks, rows, players, last game, source and sync time.
+
+    Example: fgrid data info
+    """
     from fgrid.analysis import data
     from fgrid.render.data import data_info_table
 
@@ -62,7 +75,10 @@ def info(as_json: JsonOption = False, data_dir: DataDirOption = None) -> None:
 
 
 def show_config(as_json: JsonOption = False, data_dir: DataDirOption = None) -> None:
-    """Show the effective settings and where each came from (passwords masked)."""
+    """Show the effective settings and where each came from (passwords masked).
+
+    Example: fgrid config --json
+    """
     from fgrid.render.data import settings_table
 
     rows = settings_from(data_dir).describe()

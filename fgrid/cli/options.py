@@ -17,25 +17,39 @@ if TYPE_CHECKING:
 
 #: Seconds between refreshes of ``--watch`` and ``top``.
 REFRESH_SECONDS = 1.0
+#: The states a task can be in (``fgrid tasks --state``), as the service knows them.
+STATES = ("PENDING", "RECEIVED", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE", "REVOKED")
+
+TaskIdArgument = Annotated[str, typer.Argument(
+    metavar="ID", help="A task id, or its first characters (8 are shown; any unique prefix of 4 or more works).")]
+QueueOption = Annotated[str | None, typer.Option(
+    "--queue", "-q", metavar="QUEUE", help=f"Only tasks of this queue: {', '.join(config.QUEUES)}.")]
 
 DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", envvar=config.ENV_DATA_DIR, help="Data folder.", show_default=False)
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-WaitOption = Annotated[bool, typer.Option("--wait", help="Follow the task until it ends, then show the result.")]
-TimeoutOption = Annotated[float | None, typer.Option("--timeout", help="Seconds to wait with --wait.")]
-SeasonOption = Annotated[int | None, typer.Option("--season", help="Season of the game (default: next game).")]
-WeekOption = Annotated[int | None, typer.Option("--week", help="Week of the game (default: next game).")]
-ScoringOption = Annotated[str, typer.Option("--scoring", help="ppr, half or standard.")]
+JsonOption = Annotated[bool, typer.Option("--json", "-j", help="Print one JSON document on stdout.")]
+WaitOption = Annotated[bool, typer.Option("--wait", "-w", help="Follow the task until it ends, then show the result.")]
+TimeoutOption = Annotated[float | None, typer.Option(
+    "--timeout", metavar="SECONDS", help="With --wait: give up after this many seconds (the task keeps running).")]
+SeasonOption = Annotated[int | None, typer.Option("--season", help="Season of the week (default: the week after "
+                                                  "the data).")]
+WeekOption = Annotated[int | None, typer.Option("--week", help="Week (default: the week after the data).")]
+ScoringOption = Annotated[str, typer.Option(
+    "--scoring", metavar="[" + "|".join(validation.SCORINGS) + "]", help="Scoring: ppr, half or standard.")]
 LocationOption = Annotated[str | None, typer.Option("--location", help='Venue city, e.g. "Santa Clara, CA".')]
 OpponentsOption = Annotated[
-    str, typer.Option("--opponents", help="Opponents, comma-separated: one per player, or one.")
+    str | None, typer.Option("--opponents", help="Opponents, comma-separated: one per player, or one (default: "
+                             "each player's scheduled opponent that week).")
 ]
+WhatIfOption = Annotated[bool, typer.Option("--what-if", help="A hypothetical game against the opponent given, "
+                                            "when the schedule has none that week.")]
 WatchOption = Annotated[bool, typer.Option("--watch", help="Refresh a live table until Ctrl-C.")]
-IntervalOption = Annotated[float, typer.Option("--interval", help="Seconds between refreshes.", min=0.2, max=60)]
-InspectTimeoutOption = Annotated[
-    float, typer.Option("--timeout", help="Seconds to wait for the workers' answers.", min=0.1, max=60)
-]
+IntervalOption = Annotated[float, typer.Option(
+    "--interval", metavar="SECONDS", help="Seconds between refreshes.", min=0.2, max=60)]
+InspectTimeoutOption = Annotated[float, typer.Option(
+    "--timeout", metavar="SECONDS", help="Give up after this many seconds (waiting for the workers' answers).",
+    min=0.1, max=60)]
 
 
 def settings_from(data_dir: Path | None = None, watch: bool = False, as_json: bool = False) -> Settings:
@@ -91,6 +105,6 @@ def parse_weeks(text: str | None) -> tuple[int, int] | None:
     return first, last
 
 
-def split_opponents(text: str) -> list[str]:
+def split_opponents(text: str | None) -> list[str]:
     """The opponents of ``--opponents``: comma-separated, blanks dropped (resolving them is the service's job)."""
-    return [o for o in text.split(",") if o.strip()]
+    return [o for o in (text or "").split(",") if o.strip()]

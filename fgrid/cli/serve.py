@@ -10,7 +10,7 @@ import typer
 
 from fgrid import config
 from fgrid.cli.options import DataDirOption, settings_from
-from fgrid.errors import InputError
+from fgrid.errors import FgridError, InputError
 
 #: Where `fgrid serve` listens by default: loopback only, so nothing is exposed without asking.
 DEFAULT_HOST = "127.0.0.1"
@@ -25,11 +25,20 @@ def serve(
     = DEFAULT_HOST,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = DEFAULT_PORT,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Web server processes.")] = 1,
-    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
+    log_level: Annotated[str, typer.Option("--log-level", metavar="[debug|info|warning|error]",
+                                           help="How much uvicorn logs.")] = "info",
     data_dir: DataDirOption = None,
 ) -> None:
-    """Serve the HTTP API (POST /api/tasks/analyze-player and the rest) with uvicorn."""
-    import uvicorn
+    """Serve the HTTP API (POST /api/tasks/analyze-player and the rest) with uvicorn.
+
+    Example: fgrid serve --port 8000
+    """
+    try:
+        import fastapi  # noqa: F401 - only to say which extra is missing before anything starts
+        import uvicorn
+    except ModuleNotFoundError as exc:
+        raise FgridError(f"fgrid serve needs the api extra ({exc.name} is not installed): "
+                         f"pip install 'fgrid[api]' (from a checkout: pip install '.[api]')") from None
 
     if log_level.lower() not in LOG_LEVELS:
         raise InputError(f"unknown log level {log_level!r}; use debug, info, warning or error")

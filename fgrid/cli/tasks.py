@@ -7,12 +7,15 @@ from typing import Annotated, Any
 import typer
 
 from fgrid import config
-from fgrid.cli.live import follow, watch
+from fgrid.cli.live import follow_or_leave, watch
 from fgrid.cli.options import (
     REFRESH_SECONDS,
+    STATES,
     DataDirOption,
     IntervalOption,
     JsonOption,
+    QueueOption,
+    TaskIdArgument,
     WatchOption,
     settings_from,
 )
@@ -21,35 +24,44 @@ from fgrid.errors import InputError
 
 
 def status(
-    task_id: Annotated[str, typer.Argument(help="The task id printed when the task was queued.")],
-    watch_task: Annotated[bool, typer.Option("--watch", help="Refresh until the task is ready.")] = False,
+    task_id: TaskIdArgument,
+    watch_task: Annotated[bool, typer.Option("--watch", "-w", help="Follow the task's progress until it is ready.")]
+    = False,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Show a task's state and, once it is ready, its result."""
-    from fgrid.render.tasks import status_table
+    """Show a task's state and, once it is ready, its result in full.
+
+    Example: fgrid status 3f1c9e5e --watch
+    """
+    from fgrid.render.tasks import status_view
     from fgrid.service import lifecycle
 
     settings = settings_from(data_dir)
     if watch_task:
-        follow(settings, task_id, None, show=not as_json)
-    doc = lifecycle.status(settings, task_id)
-    if as_json:
-        print_json(doc)
+        info = follow_or_leave(settings, lifecycle.resolve_id(settings, task_id), None, show=not as_json)
     else:
-        console().print(status_table(doc))
+        info = lifecycle.task_state(settings, task_id)
+    if as_json:
+        print_json(lifecycle.status_document(info))
+    else:
+        console().print(status_view(info))
 
 
 def list_tasks(
-    state: Annotated[str | None, typer.Option("--state", help="Only tasks in this state (e.g. FAILURE).")] = None,
-    queue: Annotated[str | None, typer.Option("--queue", help="Only tasks of this queue.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="Most tasks to list.")] = 20,
+    state: Annotated[str | None, typer.Option(
+        "--state", "-s", metavar="STATE", help="Only tasks in this state: " + ", ".join(STATES) + ".")] = None,
+    queue: QueueOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Tasks to list (the newest).")] = 20,
     watch_table: WatchOption = False,
     interval: IntervalOption = REFRESH_SECONDS,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """List recent tasks: id, task, arguments, state, worker, runtime, age."""
+    """List recent tasks: id, task, arguments, state, worker, wait, run time, age (and errors).
+
+    Example: fgrid tasks --state FAILURE
+    """
     from fgrid.render.tasks import tasks_table
     from fgrid.service import operations
 
@@ -67,12 +79,15 @@ def list_tasks(
 
 
 def cancel(
-    task_id: Annotated[str, typer.Argument(help="The task to cancel.")],
+    task_id: TaskIdArgument,
     terminate: Annotated[bool, typer.Option("--terminate", help="Also stop it if it is already running.")] = False,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Cancel a task: revoke it (with --terminate, stop it if running)."""
+    """Cancel a task: revoke it (with --terminate, stop it if running).
+
+    Example: fgrid cancel 3f1c9e5e
+    """
     from fgrid.render.tasks import cancel_summary
     from fgrid.service import operations
 
@@ -84,27 +99,34 @@ def cancel(
 
 
 def retry(
-    task_id: Annotated[str, typer.Argument(help="A failed task to run again.")],
+    task_id: TaskIdArgument,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Queue a failed task again with the same arguments and print the new id."""
+    """Queue a failed or cancelled task again with the same arguments.
+
+    Example: fgrid retry 3f1c9e5e
+    """
+    from fgrid.render.tasks import retry_summary
     from fgrid.service import operations
 
     doc = operations.retry(settings_from(data_dir), task_id)
     if as_json:
         print_json(doc)
     else:
-        console().print(doc["task_id"])
+        console().print(retry_summary(doc), soft_wrap=True)
 
 
 def purge(
-    queue: Annotated[str, typer.Argument(help=f"The queue to empty: {', '.join(config.QUEUES)}.")],
+    queue: Annotated[str, typer.Argument(metavar="QUEUE", help=f"The queue to empty: {', '.join(config.QUEUES)}.")],
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: delete every waiting task of the queue.")] = False,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Delete every waiting task of one queue (needs --yes)."""
+    """Delete every waiting task of one queue (needs --yes).
+
+    Example: fgrid purge matchups --yes
+    """
     from fgrid.service import operations
 
     if queue not in config.QUEUES:

@@ -9,6 +9,7 @@ import typer
 from fgrid import config
 from fgrid.cli.options import DataDirOption, settings_from
 from fgrid.cli.output import console
+from fgrid.errors import InputError
 
 
 def worker(
@@ -27,23 +28,31 @@ def worker(
                                          "`celery events`; Flower also turns them on by itself).")] = False,
     detach: Annotated[bool, typer.Option("--detach", help="Run in the background (pid and log in the data folder).")]
     = False,
-    stop: Annotated[bool, typer.Option("--stop", help="Stop the workers started with --detach.")] = False,
+    stop: Annotated[bool, typer.Option(
+        "--stop", help="Stop the worker NAME started with --detach (w1 for w1@host), or all of them.")] = False,
+    name: Annotated[str | None, typer.Argument(metavar="[NAME]", help="With --stop: the worker to stop.",
+                                               show_default=False)] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Run a worker that executes fgrid's tasks (Celery's own worker, on fgrid's app)."""
+    """Run a worker that executes fgrid's tasks (Celery's own worker, on fgrid's app).
+
+    Example: fgrid worker --detach -n w1@%h    (stop it: fgrid worker --stop w1)
+    """
     from fgrid.service import workers
 
     settings = settings_from(data_dir)
+    if name is not None and not stop:
+        raise InputError(f"a worker NAME ({name!r}) is only taken with --stop; name a new worker with -n {name}@%h")
     if stop:
-        stopped = workers.stop_detached(settings)
+        stopped = workers.stop_detached(settings, name)
         console(stderr=True).print(f"stopped {stopped} worker(s)" if stopped else "no detached worker running")
         return
     argv = workers.worker_argv(settings, queues=queues, concurrency=concurrency, loglevel=loglevel,
                                max_tasks_per_child=max_tasks_per_child, max_memory_per_child=max_memory_per_child,
                                hostname=hostname, pool=pool, detach=detach, events=events)
     if detach:
-        pid, log = workers.start_detached(settings, argv)
-        console(stderr=True).print(f"worker started in the background (pid {pid}); log: {log}; "
-                                   "stop it with `fgrid worker --stop`")
+        pid, log, node = workers.start_detached(settings, argv)
+        console(stderr=True).print(f"worker {node} is up and answering (pid {pid}); log: {log}; "
+                                   f"stop it with `fgrid worker --stop {node.partition('@')[0]}`", soft_wrap=True)
         return
     workers.run(settings, argv)

@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from fgrid.render.lineup import game_text, kickoff_text
 from fgrid.render.text import number, plain, points_range, span
 
 #: Characters of the longest projection's bar in a slate.
@@ -55,10 +56,14 @@ def _validation_table(groups: dict[str, Any]) -> Table:
 
 def prediction_panel(result: dict[str, Any]) -> Panel:
     """The ai model's prediction: projection with range, grade and percentile, and the factors behind it."""
-    p, o, proj = result["player"], result["opponent"], result["projection"]
+    p, proj = result["player"], result["projection"]
     head = Text()
     head.append(str(p["name"]), style="bold")
-    head.append(f"  {p['position']}, {p['team']}  vs  {o['code']}")
+    g = result.get("game") or {}
+    head.append(f"  {p['position']}, {p['team']}  {game_text(result)}")
+    head.append(f"\n{g.get('season')} week {g.get('week')}, {kickoff_text(g)}", style="dim")
+    if result.get("hypothetical"):
+        head.append("\nhypothetical game (--what-if): not on the schedule", style="yellow")
     body = Table(show_header=False, box=None)
     body.add_column(style="bold")
     body.add_column()
@@ -77,12 +82,17 @@ def prediction_panel(result: dict[str, Any]) -> Panel:
 
 def grade_table(result: dict[str, Any]) -> Table:
     """Grades A+ to F per player and matchup, with the projection and the main reason."""
-    table = Table(title="matchup grades", title_justify="left")
-    for col in ("player", "opp", "grade", "percentile", "proj", "why"):
+    games = [g.get("game") or {} for g in result.get("grades", [])]
+    weeks = {(x.get("season"), x.get("week")) for x in games}
+    week = f" {games[0].get('season')} week {games[0].get('week')}" if len(weeks) == 1 and games[0].get("season") \
+        else ""
+    table = Table(title=f"matchup grades{week}", title_justify="left")
+    for col in ("player", "game", "kickoff", "grade", "percentile", "proj", "why"):
         table.add_column(col)
     for g in result.get("grades", []):
         reasons = g.get("reasons") or [""]
-        table.add_row(plain(g["player"]["name"]), plain(g["opponent"]["code"]), plain(g.get("grade"), "bold"),
+        table.add_row(plain(g["player"]["name"]), plain(game_text(g)), plain(kickoff_text(g.get("game"))),
+                      plain(g.get("grade"), "bold"),
                       plain(f"{g.get('percentile', 0):.0f}"), plain(f"{g['projection']['points']:.1f}"),
                       plain(reasons[1] if len(reasons) > 1 else reasons[0]))
     return table

@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from fgrid.render.lineup import game_text, kickoff_text
 from fgrid.render.text import number, plain, points_range, verdict_text
 
 #: Characters of the matchup score's bar.
@@ -21,9 +22,11 @@ RANKING_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
 
 def analysis_summary(result: dict[str, Any]) -> Text:
     """One line: player vs opponent, score, projection and verdict."""
-    p, o, proj, rec = result["player"], result["opponent"], result["projection"], result["recommendation"]
+    p, proj, rec = result["player"], result["projection"], result["recommendation"]
     line = Text()
-    line.append(f"{p['name']} ({p['position']}, {p['team']}) vs {o['code']}: ")
+    g = result.get("game") or {}
+    line.append(f"{p['name']} ({p['position']}, {p['team']}) {game_text(result)}, {g.get('season')} week "
+                f"{g.get('week')}{' (hypothetical)' if result.get('hypothetical') else ''}: ")
     line.append(f"matchup {result['matchup_score']:.0f}/100, ")
     line.append(f"{proj['points']:.1f} pts ({proj['low']:.1f}-{proj['high']:.1f}), ")
     line.append_text(verdict_text(rec["verdict"]))
@@ -41,7 +44,12 @@ def analysis_panel(result: dict[str, Any]) -> Panel:
     where = "neutral site" if g.get("neutral") else {True: "home", False: "away"}.get(g.get("home"), "venue unknown")
     venue = g.get("venue") or {}
     venue_name = venue.get("name") if isinstance(venue, dict) else venue
-    head.append(f"\n{g['season']} week {g['week']}, {where}" + (f", {venue_name}" if venue_name else ""))
+    kickoff = f", {kickoff_text(g)} ET {g.get('kickoff')}" if g.get("kickoff") else ""
+    head.append(f"\n{g['season']} week {g['week']}{kickoff}, {where}" + (f", {venue_name}" if venue_name else ""))
+    if result.get("hypothetical"):
+        head.append("\nhypothetical game (--what-if): not on the schedule", style="yellow")
+    if g.get("when"):
+        head.append(f"\n{g['when']}", style="dim")
 
     summary = Table(show_header=False, box=None, pad_edge=False)
     summary.add_column(style="bold")
@@ -50,6 +58,9 @@ def analysis_panel(result: dict[str, Any]) -> Panel:
     summary.add_row("matchup score", Text(f"{score:.0f} / 100  ") + score_bar(score))
     summary.add_row("projection", plain(f"{proj['points']:.1f} {result.get('scoring', 'ppr').upper()} points "
                                         f"(80%: {proj['low']:.1f} to {proj['high']:.1f})"))
+    note = (result.get("interval") or {}).get("note")
+    if note:
+        summary.add_row("interval", plain(note, "dim"))
     summary.add_row("verdict", verdict_text(rec["verdict"]) + plain(f"  (confidence {rec['confidence']:.0%})"))
 
     reasons = Text()
@@ -82,7 +93,18 @@ def score_bar(score: float, width: int = SCORE_BAR_WIDTH) -> Text:
 
 def ranking_table(result: dict[str, Any]) -> Table:
     """A comparison, ranked: rank, player, opponent, projection and range, score, verdict, start."""
-    table = Table(title="comparison", title_justify="left")
+    week = f" {result['season']} week {result['week']}" if result.get("season") else ""
+    what_if = " (hypothetical games)" if result.get("hypothetical") else ""
+    kickoffs: dict[str, str] = {}
+    for row in result.get("ranking", []):
+        a = row.get("analysis", row)
+        team, when = a["player"].get("team"), kickoff_text(a.get("game"))
+        if when:
+            kickoffs.setdefault(f"{team} {game_text(a)}", when)
+    caption = "; ".join(filter(None, [result.get("when"), ", ".join(f"{g} {k}" for g, k in kickoffs.items())]))
+    caption += "; opp: @ away, * neutral site" if caption else ""
+    table = Table(title=f"comparison{week}{what_if}", title_justify="left", caption=plain(caption, "dim"),
+                  caption_justify="left")
     for col, justify in RANKING_COLUMNS:
         table.add_column(col, justify=justify)
     for row in result.get("ranking", []):
@@ -90,7 +112,7 @@ def ranking_table(result: dict[str, Any]) -> Table:
         proj = a["projection"]
         table.add_row(
             plain(row.get("rank")), plain(a["player"]["name"]), plain(a["player"]["position"]),
-            plain(a["opponent"]["code"]), plain(f"{proj['points']:.1f}"), plain(points_range(proj)),
+            plain(game_text(a, compact=True)), plain(f"{proj['points']:.1f}"), plain(points_range(proj)),
             plain(f"{a['matchup_score']:.0f}"), verdict_text(a["recommendation"]["verdict"]),
             Text("✔ start" if row.get("start") else "", style="bold green"),
         )
@@ -103,7 +125,7 @@ def backtest_table(report: dict[str, Any]) -> Table:
     weeks_text = f"weeks {weeks[0]}-{weeks[-1]}" if weeks else "no weeks"
     table = Table(title=f"backtest {report.get('season')} {weeks_text}, {str(report.get('scoring')).upper()}, "
                         f"{report.get('predictor')} vs baseline", title_justify="left")
-    for col in ("position", "rows", "MAE", "baseline MAE", "ratio", "80% coverage"):
+    for col in ("position", "rows", "MAE", "baseline MAE", "ratio", "80% coverage", "pairs right", "baseline's"):
         table.add_column(col, justify="left" if col == "position" else "right")
     for group, row in report["summary"]["by_position"].items():
         ratio = row.get("ratio")
@@ -111,5 +133,6 @@ def backtest_table(report: dict[str, Any]) -> Table:
         table.add_row(
             plain(group, "bold" if group == "ALL" else ""), plain(f"{row['rows']:,}"), plain(number(row["mae"])),
             plain(number(row["baseline_mae"])), plain(number(ratio), style), plain(number(row["coverage"])),
+            plain(number(row.get("pair_accuracy"))), plain(number(row.get("baseline_pair_accuracy"))),
         )
     return table

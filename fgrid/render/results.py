@@ -8,6 +8,7 @@ from rich.console import RenderableType
 
 from fgrid.render.ai import grade_table, model_table, prediction_panel, slate_table
 from fgrid.render.analysis import analysis_panel, backtest_table, ranking_table
+from fgrid.render.lineup import lineup_table
 
 
 def result(value: Any) -> RenderableType | None:
@@ -16,6 +17,8 @@ def result(value: Any) -> RenderableType | None:
         return None
     if "ranking" in value:
         return ranking_table(value)
+    if "starters" in value and "bench" in value:
+        return lineup_table(value)
     if "matchup_score" in value:
         return analysis_panel(value)
     if "explanation" in value:

@@ -70,9 +70,11 @@ def compact_json(value: Any) -> str:
 
 
 def seconds(value: float | None) -> str:
-    """A duration as 0.42s, 12s, 3.0m or 2.0h."""
+    """A duration as 4ms, 0.42s, 12s, 3.0m or 2.0h."""
     if value is None:
         return "-"
+    if value < 0.1:
+        return f"{value * 1000:.0f}ms"
     if value < 10:
         return f"{value:.2f}s"
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
@@ -95,3 +97,151 @@ def ago(timestamp: float | None, now: float | None = None) -> str:
         if elapsed >= size:
             return f"{elapsed / size:.0f}{unit}"
     return f"{elapsed:.0f}s"
+
+
+#: Characters of a short task id (as git and docker show ids).
+SHORT_ID = 8
+#: Names people use for fgrid's tasks: the command that queues each (a comparison's ranking step is the comparison).
+TASK_LABELS = {
+    "fgrid.analyze_player": "analyze",
+    "fgrid.compare_players": "compare",
+    "fgrid.rank_comparison": "compare",
+    "fgrid.backtest": "backtest",
+    "fgrid.backtest_week": "backtest week",
+    "fgrid.backtest_summary": "backtest",
+    "fgrid.ai.train": "train",
+    "fgrid.ai.predict": "predict",
+    "fgrid.ai.grade": "grade",
+    "fgrid.ai.slate": "slate",
+}
+SPARK_CHARS = "▁▂▃▄▅▆▇█"
+
+
+def short_id(task_id: Any) -> str:
+    """The first :data:`SHORT_ID` characters of a task id (any command taking an id accepts them)."""
+    return "" if task_id is None else str(task_id)[:SHORT_ID]
+
+
+def task_label(name: Any) -> str:
+    """A task's name as people know it: the command that queued it (``compare``, ``train``)."""
+    if not name:
+        return "-"
+    name = str(name)
+    return TASK_LABELS.get(name) or name.removeprefix("fgrid.").replace("ai.", "").replace("_", "-")
+
+
+def progress_text(progress: dict[str, Any] | None, bar_width: int = 10) -> Text:
+    """What a running task reports: ``fit ███████░░░ 77%`` for a stage and a percentage, ``3/8 parts`` for a
+    fan-out; empty when it reports nothing."""
+    if not progress:
+        return Text("")
+    text = Text()
+    stage, done, total, percent = (progress.get(k) for k in ("stage", "done", "total", "percent"))
+    if stage:
+        text.append(f"{stage} ")
+    if done is not None and total:
+        text.append(f"{done}/{total} parts ")
+    if percent is not None and bar_width:
+        filled = max(0, min(bar_width, round(float(percent) / 100 * bar_width)))
+        text.append("█" * filled, style="cyan")
+        text.append("░" * (bar_width - filled), style="dim")
+        text.append(f" {float(percent):.0f}%")
+    text.rstrip()
+    return text
+
+
+def sparkline(values: Iterable[float | None]) -> Text:
+    """``values`` as a one-line chart of block characters, scaled from 0 to the largest (a gap as a space)."""
+    values = list(values)
+    top = max([v for v in values if v is not None] + [0.0])
+    text = Text(style="cyan")
+    for value in values:
+        if value is None:
+            text.append(" ")
+        else:
+            level = 0 if top <= 0 else round(max(value, 0) / top * (len(SPARK_CHARS) - 1))
+            text.append(SPARK_CHARS[level])
+    return text
+
+
+def range_bar(low: float, mean: float, high: float, scale: tuple[float, float], width: int = 24) -> Text:
+    """An interval ``low``-``high`` with its ``mean`` as a bar on a shared ``scale`` (lowest, highest), ``width``
+    characters: ``····━━━━●━━━━······``. Bars on one scale compare at a glance."""
+    lo, hi = scale
+    span_ = (hi - lo) or 1.0
+
+    def at(value: float) -> int:
+        return max(0, min(width - 1, round((value - lo) / span_ * (width - 1))))
+
+    start, middle, end = at(low), at(mean), at(high)
+    text = Text()
+    for i in range(width):
+        if i == middle:
+            text.append("●", style="bold")
+        elif start <= i <= end:
+            text.append("━", style="cyan")
+        else:
+            text.append("·", style="dim")
+    return text
+
+
+class FitTable:
+    """A table that fits the screen: fixed columns keep their width, the flexible ones (a ``ratio``) share what is
+    left, never narrower than their header, so no header and no id is ever cut; a wider screen widens the flexible
+    columns up to their content. No borders: a column costs its content and two spaces.
+
+    ``columns``: (header, justify, ratio) with ratio 0 for a fixed column; ``rows``: one Text per column.
+    """
+
+    GAP = 2
+
+    def __init__(self, columns: list[tuple[str, str, int]], rows: list[list[Text]], title: str | None = None,
+                 caption: str | None = None):
+        self.columns = columns
+        self.rows = rows
+        self.title = title
+        self.caption = caption
+
+    def widths(self, width: int) -> list[int]:
+        """Each column's width for a screen ``width`` characters wide."""
+        natural = [max([len(header), *(row[i].cell_len for row in self.rows)])
+                   for i, (header, _, _) in enumerate(self.columns)]
+        flexible = [i for i, (_, _, ratio) in enumerate(self.columns) if ratio]
+        widths = [len(header) if ratio else natural[i] for i, (header, _, ratio) in enumerate(self.columns)]
+        room = width - sum(widths) - self.GAP * (len(self.columns) - 1)
+        growing = [i for i in flexible if widths[i] < natural[i]]
+        while room > 0 and growing:
+            total = sum(self.columns[i][2] for i in growing)
+            given = 0
+            for i in growing:
+                share = max(1, room * self.columns[i][2] // total)
+                add = min(share, natural[i] - widths[i], room - given)
+                widths[i] += add
+                given += add
+            room -= given
+            growing = [i for i in growing if widths[i] < natural[i]]
+            if not given:
+                break
+        return widths
+
+    def table(self, width: int) -> Any:
+        from rich.table import Table
+
+        table = Table(title=self.title, title_justify="left", title_style="bold", caption=self.caption,
+                      caption_justify="left", box=None, padding=(0, self.GAP // 2), pad_edge=False,
+                      header_style="bold", show_edge=False)
+        for (header, justify, _), cells in zip(self.columns, self.widths(width), strict=True):
+            table.add_column(header, justify=justify, no_wrap=True, overflow="ellipsis", width=cells)  # type: ignore[arg-type]
+        for row in self.rows:
+            table.add_row(*row)
+        return table
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield self.table(options.max_width)
+
+    def __rich_measure__(self, console: Any, options: Any) -> Any:
+        from rich.measure import Measurement
+
+        natural = self.widths(10_000)
+        total = sum(natural) + self.GAP * (len(self.columns) - 1)
+        return Measurement(min(total, options.max_width), min(total, options.max_width))

@@ -13,6 +13,8 @@ from fgrid.errors import FgridError, UnavailableError
 from fgrid.recovery import sweep
 from fgrid.service import monitor
 
+#: Checks that are warnings when they do not pass: fgrid works without them, but not its ai commands.
+WARNING_CHECKS = frozenset({"ai model present", f"worker consuming {config.QUEUE_AI!r}"})
 #: Seconds the health probe waits for workers to answer a ping.
 WORKER_PING_TIMEOUT = 1.0
 
@@ -102,6 +104,10 @@ def doctor(settings: Settings, timeout: float = config.INSPECT_TIMEOUT) -> list[
 
     checks.append(_data_check(settings))
     checks.append(_model_check(settings))
+    for check in checks:
+        # A fresh setup can work without these: the ai commands wait for a model and a worker on `ai`.
+        optional = check["check"] in WARNING_CHECKS and check.get("detail", "").find("not checked") < 0
+        check["level"] = None if check["ok"] else "warning" if optional else "failure"
     return checks
 
 

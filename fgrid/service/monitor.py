@@ -14,12 +14,14 @@ from fgrid.broker.connection import reachable
 from fgrid.broker.queues import Depths
 from fgrid.config import Settings
 from fgrid.recovery.ledger import TaskLedger
-from fgrid.service.operations import task_row
+from fgrid.service.operations import add_progress, is_part, task_row
 
 #: Window (seconds) over which ``fgrid top`` counts recent successes.
 RATE_WINDOW = 60
 #: Tasks of the index ``fgrid top`` reads for its rates and failures.
 TOP_SCAN = 300
+#: Recent tasks ``fgrid top`` keeps (the screen shows as many as fit).
+RECENT_ROWS = 40
 POOL_NAMES = {"prefork": "prefork", "thread": "threads", "solo": "solo", "eventlet": "eventlet", "gevent": "gevent"}
 
 
@@ -42,6 +44,14 @@ def queue_rows(depths: Depths, workers: list[dict[str, Any]]) -> list[dict[str, 
         rows.append({"queue": q, "waiting": depths[q]["waiting"], "reserved": reserved,
                      "consumers": len(consumers), "workers": consumers})
     return rows
+
+
+def consumers(settings: Settings, queue: str, timeout: float = config.INSPECT_TIMEOUT) -> list[str]:
+    """The workers that consume ``queue`` now (those that answer within ``timeout``)."""
+    app = get_app(settings)
+    with connection.control(app, timeout) as inspect:
+        replies = inspect.active_queues() or {}
+    return sorted(host for host, queues_ in replies.items() if any(q.get("name") == queue for q in queues_ or []))
 
 
 # --- workers -------------------------------------------------------------------------------------------------
@@ -81,6 +91,7 @@ def worker_row(host: str, stats: dict[str, Any], active: list[dict], reserved: l
     return {
         "hostname": host,
         "queues": sorted(q.get("name") for q in queues if q.get("name")),
+        "all_queues": {q.get("name") for q in queues} >= set(config.QUEUES),
         "concurrency": pool.get("max-concurrency"),
         "pool": pool_name,
         "active": len(active),
@@ -105,7 +116,8 @@ def dashboard(settings: Settings, timeout: float = config.INSPECT_TIMEOUT) -> di
     with reachable(settings, "result store"):
         records = TaskLedger(app).recent(TOP_SCAN)
         metas = results.metas(app, [r["id"] for r in records])
-    rows = [task_row(r, metas.get(r["id"]) or {}, now) for r in records]
+    rows = [task_row(r, metas.get(r["id"]) or {}, now) for r in records if not is_part(r)]
+    add_progress(app, rows, metas)
     return {"time": now, "queues": queue_rows(depths, workers), "workers": workers, **task_stats(rows, now)}
 
 
@@ -115,6 +127,7 @@ def task_stats(rows: list[dict[str, Any]], now: float, window: float = RATE_WIND
     ok = [r for r in recent if r["state"] == "SUCCESS"]
     runtimes = [r["runtime"] for r in ok if r["runtime"] is not None]
     latencies = [r["latency"] for r in ok if r["latency"] is not None]
+    waits = [r["wait"] for r in ok if r.get("wait") is not None]
     states: dict[str, int] = {}
     for r in rows:
         states[r["state"]] = states.get(r["state"], 0) + 1
@@ -124,9 +137,10 @@ def task_stats(rows: list[dict[str, Any]], now: float, window: float = RATE_WIND
         "failed_last_window": sum(1 for r in recent if r["state"] == "FAILURE"),
         "median_runtime": round(statistics.median(runtimes), 3) if runtimes else None,
         "median_latency": round(statistics.median(latencies), 3) if latencies else None,
+        "median_wait": round(statistics.median(waits), 3) if waits else None,
         "states": states,
         "failures": [r for r in rows if r["state"] == "FAILURE"][:5],
-        "recent": rows[:8],
+        "recent": rows[:RECENT_ROWS],
     }
 
 

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from fgrid import config, validation
+from fgrid import config
 from fgrid.app import get_app
 from fgrid.broker import connection, messages, queues, results
 from fgrid.broker.connection import reachable
@@ -30,19 +30,29 @@ RUNNING_STATES = frozenset({"STARTED", "PROGRESS"})
 
 def list_tasks(settings: Settings, state: str | None = None, queue: str | None = None,
                limit: int = DEFAULT_LIMIT) -> list[dict[str, Any]]:
-    """Recently submitted tasks, newest first: the index joined with each task's state in the result store."""
+    """Recently submitted tasks, newest first, exactly ``limit`` when there are as many: the index joined with each
+    task's state in the result store. The parts of a fanned-out task (a comparison's analyses) are counted in their
+    task's row, not listed."""
     state = _check_state(state)
     queue = _check_queue(queue) if queue is not None else None
     if not 1 <= limit <= MAX_SCAN:
         raise InputError(f"--limit must be between 1 and {MAX_SCAN}")
     app = get_app(settings)
-    scan = limit if state is None and queue is None else MAX_SCAN
+    scan = min(MAX_SCAN, limit * 3) if state is None and queue is None else MAX_SCAN
+    while True:
+        with reachable(settings, "result store"):
+            records = TaskLedger(app).recent(scan)
+        tops = [r for r in records if not is_part(r)]
+        if len(tops) >= limit or len(records) < scan or scan >= MAX_SCAN:
+            break
+        scan = MAX_SCAN  # parts and chord steps took the room: read the whole index once
+    if state is None and queue is None:
+        tops = tops[:limit]  # no filter: these are the rows
     with reachable(settings, "result store"):
-        records = TaskLedger(app).recent(scan)
-        metas = results.metas(app, [r["id"] for r in records])
+        metas = results.metas(app, [r["id"] for r in tops])
     now = time.time()
     rows = []
-    for record in records:
+    for record in tops:
         row = task_row(record, metas.get(record["id"]) or {}, now)
         if state is not None and row["state"] != state:
             continue
@@ -51,7 +61,23 @@ def list_tasks(settings: Settings, state: str | None = None, queue: str | None =
         rows.append(row)
         if len(rows) >= limit:
             break
+    add_progress(app, rows, metas)
     return rows
+
+
+def add_progress(app: Any, rows: list[dict[str, Any]], metas: dict[str, dict[str, Any]]) -> None:
+    """Give each PROGRESS row its progress (a fan-out's finished parts counted now)."""
+    for row in rows:
+        value = (metas.get(row["task_id"]) or {}).get("result")
+        if row["state"] == "PROGRESS" and isinstance(value, dict):
+            with reachable(app.fgrid_settings, "result store"):
+                row["progress"] = lifecycle.progress_of(app, value)
+
+
+def is_part(record: dict[str, Any]) -> bool:
+    """A part of another task (a comparison's analysis, a backtest's week): its root is another task."""
+    root = record.get("root_id")
+    return bool(root) and root != record.get("id")
 
 
 def _check_state(state: str | None) -> str | None:
@@ -95,7 +121,7 @@ def task_row(record: dict[str, Any], meta: dict[str, Any], now: float | None = N
     state = meta.get("status") or "PENDING"
     submitted = record.get("submitted_at")
     done = _timestamp(meta.get("date_done"))
-    started = record.get("started_at")
+    started = _timestamp(record.get("started_at") or meta.get("date_started"))
     worker = meta.get("worker")
     if not worker and isinstance(meta.get("result"), dict) and state in RUNNING_STATES:
         worker = meta["result"].get("hostname")
@@ -104,7 +130,8 @@ def task_row(record: dict[str, Any], meta: dict[str, Any], now: float | None = N
         error = lifecycle.one_line_error(meta.get("result"), state)
     return {
         "task_id": record["id"],
-        "name": meta.get("name") or record.get("name"),
+        # What was asked for: a comparison's ranking step inherits its id, and its name in the result store.
+        "name": record.get("name") or meta.get("name"),
         "summary": record.get("summary") or _summary(meta),
         "state": state,
         "worker": worker,
@@ -114,15 +141,15 @@ def task_row(record: dict[str, Any], meta: dict[str, Any], now: float | None = N
         # Start-to-finish seconds when the start is known; latency is submission to finish (queue wait included).
         "runtime": round(done - started, 3) if done and started else None,
         "latency": round(done - submitted, 3) if done and submitted else None,
+        # Seconds in the queue before a worker started it (known when the start is).
+        "wait": round(started - submitted, 3) if started and submitted else None,
         "age": round(now - submitted, 1) if submitted else None,
         "error": error,
     }
 
 
 def _summary(meta: dict[str, Any]) -> str:
-    args, kwargs = meta.get("args") or [], meta.get("kwargs") or {}
-    parts = [str(a) for a in args] + [f"{k}={v}" for k, v in kwargs.items() if v is not None]
-    return ", ".join(parts)[:120]
+    return lifecycle.summarize(meta.get("kwargs") or {})
 
 
 def cancel(settings: Settings, task_id: str, terminate: bool = False,
@@ -159,8 +186,8 @@ def cancel(settings: Settings, task_id: str, terminate: bool = False,
 
 def retry(settings: Settings, task_id: str) -> dict[str, Any]:
     """Queue a failed (or cancelled) task again with the same arguments; return the new id."""
-    task_id = validation.task_id(task_id)
     info = lifecycle.task_state(settings, task_id)
+    task_id = info["task_id"]
     if info["state"] not in ("FAILURE", "REVOKED"):
         raise InputError(f"task {task_id} is {info['state']}; only a failed or cancelled task can be retried")
     app = get_app(settings)
@@ -181,7 +208,8 @@ def retry(settings: Settings, task_id: str) -> dict[str, Any]:
     new_id = ledger.new_task_id()
     if not args:
         # As fgrid submits: recorded first (with what it takes to queue it again), then sent by name.
-        ledger.submit(app, name, kwargs, new_id, retry_of=task_id)
+        ledger.submit(app, name, kwargs, new_id, retry_of=task_id,
+                      summary=lifecycle.summarize(kwargs, lifecycle.player_names(settings, kwargs)))
     else:
         # Positional arguments (a chord's ranking step): the publish hook records the whole message.
         with reachable(settings, "broker"):

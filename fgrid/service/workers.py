@@ -6,10 +6,11 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 from fgrid import config
 from fgrid.config import Settings
-from fgrid.errors import FgridError, InputError
+from fgrid.errors import FgridError, InputError, UnavailableError
 
 POOLS = ("prefork", "threads", "solo")
 LOGLEVELS = ("debug", "info", "warning", "error", "critical")
@@ -61,8 +62,18 @@ def run(settings: Settings, argv: list[str]) -> None:
     get_app(settings).worker_main(argv)
 
 
-def start_detached(settings: Settings, argv: list[str], timeout: float = 15) -> tuple[int, Path]:
-    """Start the worker of ``argv`` in the background, in its own session; return its pid and log file.
+def node_name(argv: list[str]) -> str:
+    """The node name of the worker of ``argv`` (``-n``), its ``%h`` expanded as Celery does."""
+    import socket
+
+    name = argv[argv.index("-n") + 1] if "-n" in argv else f"celery@{socket.gethostname()}"
+    return name.replace("%h", socket.gethostname()).replace("%n", socket.gethostname().split(".")[0])
+
+
+def start_detached(settings: Settings, argv: list[str], timeout: float = 30) -> tuple[int, Path, str]:
+    """Start the worker of ``argv`` in the background, in its own session, and wait until it answers a ping; return
+    its pid, its log file and its node name. UnavailableError (exit 3) when the broker cannot be reached (before
+    anything starts) or the worker does not answer within ``timeout`` seconds (its log's last line says why).
 
     Celery's own ``--detach`` re-executes ``python -m celery`` without the app, so fgrid starts itself instead,
     with the effective settings in the child's environment.
@@ -70,21 +81,52 @@ def start_detached(settings: Settings, argv: list[str], timeout: float = 15) -> 
     import subprocess
     import sys
 
+    from fgrid.app import get_app
+    from fgrid.broker import connection
+
+    app = get_app(settings)
+    connection.check_broker(app)  # a worker that cannot reach its broker would only retry in the background
+    node = node_name(argv)
+
     env = dict(os.environ, **{config.ENV_DATA_DIR: str(settings.data_dir), config.ENV_BROKER_URL: settings.broker_url,
                               config.ENV_RESULT_BACKEND: settings.result_backend})
     before = set(detached_pidfiles(settings))
     proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "fgrid", *argv], env=env, start_new_session=True,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
+    log: Path | None = None
     while time.monotonic() < deadline:
         new = [p for p in detached_pidfiles(settings) if p not in before]
-        if new:
-            return proc.pid, new[0].with_suffix(".log")
+        if new and log is None:
+            log = new[0].with_suffix(".log")
+        if log is not None and _answers(app, node):
+            return proc.pid, log, node
         if proc.poll() is not None:
-            raise FgridError(f"the worker exited at start (code {proc.returncode}); "
+            raise FgridError(f"the worker exited at start (code {proc.returncode}): {_last_line(log)}; "
                              f"see the logs in {settings.run_dir}")
-        time.sleep(0.05)
-    raise FgridError(f"the worker did not start within {timeout:g} s; see the logs in {settings.run_dir}")
+        time.sleep(0.2)
+    raise UnavailableError(f"the worker {node} started (pid {proc.pid}) but did not answer within {timeout:g} s: "
+                           f"{_last_line(log)}; see {log or settings.run_dir}, stop it with "
+                           f"`fgrid worker --stop {node.partition('@')[0]}`")
+
+
+def _answers(app: Any, node: str) -> bool:
+    from fgrid.broker import connection
+
+    try:
+        with connection.control(app, 0.5) as inspect:
+            return node in (inspect.ping() or {})
+    except FgridError:
+        return False
+
+
+def _last_line(log: Path | None) -> str:
+    """The last line of a worker's log (where it says why it stopped), or that it logged nothing."""
+    try:
+        lines = [line for line in (log.read_text(errors="replace").splitlines() if log else []) if line.strip()]
+    except OSError:
+        lines = []
+    return " ".join(lines[-1].split())[:200] if lines else "it logged nothing"
 
 
 def detached_pidfiles(settings: Settings) -> list[Path]:
@@ -92,10 +134,23 @@ def detached_pidfiles(settings: Settings) -> list[Path]:
     return sorted(settings.run_dir.glob("worker-*.pid")) if settings.run_dir.exists() else []
 
 
-def stop_detached(settings: Settings, timeout: float = STOP_TIMEOUT) -> int:
-    """Warm-stop every detached worker (SIGTERM: running tasks finish); return how many were running."""
+def detached_names(settings: Settings) -> list[str]:
+    """The names of the detached workers (``w1`` for ``w1@host``), from their pid files."""
+    return [p.stem.removeprefix("worker-") for p in detached_pidfiles(settings)]
+
+
+def stop_detached(settings: Settings, name: str | None = None, timeout: float = STOP_TIMEOUT) -> int:
+    """Warm-stop the detached worker ``name`` (``w1`` or ``w1@host``), or every one (SIGTERM: running tasks finish);
+    return how many were running. InputError when no detached worker has that name (naming those that do)."""
+    pidfiles = detached_pidfiles(settings)
+    if name:
+        wanted = name.partition("@")[0]
+        pidfiles = [p for p in pidfiles if p.stem.removeprefix("worker-") == wanted]
+        if not pidfiles:
+            running = ", ".join(detached_names(settings)) or "none"
+            raise InputError(f"no detached worker named {wanted!r}; detached workers: {running}")
     stopped = 0
-    for pidfile in detached_pidfiles(settings):
+    for pidfile in pidfiles:
         try:
             pid = int(pidfile.read_text().strip())
             os.kill(pid, signal.SIGTERM)

@@ -53,16 +53,19 @@ def test_rank_slots() -> None:
 
 
 def test_compare_real_players_ranks_their_analyses(dataset: Dataset) -> None:
-    pairs = [("CeeDee Lamb", "SF"), ("Tyreek Hill", "NYJ"), ("Travis Kelce", "LV"), ("Christian McCaffrey", "DAL")]
-    result = compare.compare(dataset, pairs, slots=2)
+    # 2023 week 5: DAL at SF, NYG at MIA, KC at MIN, SF vs DAL; one opponent inferred from the schedule.
+    pairs = [("CeeDee Lamb", "SF"), ("Tyreek Hill", "NYG"), ("Travis Kelce", None), ("Christian McCaffrey", "DAL")]
+    result = compare.compare(dataset, pairs, season=2023, week=5, slots=2)
     json.dumps(result)
+    assert (result["season"], result["week"]) == (2023, 5)
     points = [r["points"] for r in result["ranking"]]
     assert points == sorted(points, reverse=True)
     assert len(result["start"]) == 2
     # Each ranked analysis is the one analyze() gives for the pair (rank works on analyses computed anywhere).
     for row in result["ranking"]:
         pair = next(p for p in pairs if p[0] == row["player"]["name"])
-        assert row["analysis"] == matchup.analyze(dataset, *pair)
+        assert row["analysis"] == matchup.analyze(dataset, *pair, season=2023, week=5)
+        assert row["analysis"]["game"]["week"] == 5
     assert compare.rank([r["analysis"] for r in result["ranking"]], slots=2) == result
 
 
@@ -77,17 +80,20 @@ def test_compare_one_week_for_everyone(dataset: Dataset) -> None:
 
 def test_compare_names_the_bad_pair(dataset: Dataset) -> None:
     with pytest.raises(InputError, match="Nobody"):
-        compare.compare(dataset, [("CeeDee Lamb", "SF"), ("Nobody Atall", "SF")])
+        compare.compare(dataset, [("CeeDee Lamb", "SF"), ("Nobody Atall", "SF")], season=2023, week=5)
+    # The seed's example without a week: one week for all (2024 week 1), and DAL plays at CLE then.
+    with pytest.raises(InputError, match=r"DAL does not play SF in 2024 week 1 .*DAL's next games: week 1 at CLE"):
+        compare.compare(dataset, [("CeeDee Lamb", "SF"), ("Tyreek Hill", "LAR"), ("Justin Jefferson", "SEA")])
     with pytest.raises(InputError):
         compare.compare(dataset, [])
 
 
 def test_compare_ten_pairs_repeats_exactly(dataset: Dataset) -> None:
     # Ten pairs at once, warm after the first call (bench/ measures how fast).
-    pairs = [("CeeDee Lamb", "SF"), ("Tyreek Hill", "NYJ"), ("Justin Jefferson", "GB"), ("Travis Kelce", "LV"),
-             ("Christian McCaffrey", "DAL"), ("Josh Allen", "MIA"), ("Davante Adams", "KC"), ("Stefon Diggs", "NYJ"),
-             ("Puka Nacua", "SF"), ("Amon-Ra St. Brown", "GB")]
-    first = compare.compare(dataset, pairs)
+    names = ["CeeDee Lamb", "Tyreek Hill", "Justin Jefferson", "Travis Kelce", "Christian McCaffrey", "Josh Allen",
+             "Davante Adams", "Stefon Diggs", "Puka Nacua", "Amon-Ra St. Brown"]
+    pairs = [(name, None) for name in names]  # each against his scheduled opponent in 2023 week 5
+    first = compare.compare(dataset, pairs, season=2023, week=5)
     assert len(first["ranking"]) == len(pairs)
     for _ in range(2):
-        assert compare.compare(dataset, pairs) == first
+        assert compare.compare(dataset, pairs, season=2023, week=5) == first

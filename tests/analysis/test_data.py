@@ -36,7 +36,7 @@ from fgrid.analysis.dataset import (
     Dataset,
 )
 from fgrid.analysis.teams import TEAM_CODES
-from fgrid.errors import DataFormatError, InputError, NoDataError, UnavailableError
+from fgrid.errors import StorageError, DataFormatError, InputError, NoDataError, UnavailableError
 
 #: Rows per season of the raw files, from PROVENANCE.md.
 PROVENANCE_ROWS = {2019: 5261, 2020: 5447, 2021: 5680, 2022: 5629, 2023: 5405}
@@ -374,7 +374,7 @@ def test_failed_publish_keeps_previous_data(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pl.DataFrame, "write_parquet", full_disk)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(StorageError, match=r"cannot write .*\.tmp: no space left on the device"):
         sync_from_dir(shared_data, nfl_dir, seasons=range(2023, 2024))
     monkeypatch.undo()
     assert_intact(nfl_dir, before["version"])

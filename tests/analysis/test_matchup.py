@@ -36,8 +36,9 @@ def test_top_receiver_scores_higher_against_weakest_pass_defence(dataset: Datase
     ratios = _wr_ratios_at_end_of(dataset, 2023)
     weakest = max(ratios, key=ratios.get)  # allows the most WR points, schedule-adjusted
     strongest = min(ratios, key=ratios.get)
-    soft = matchup.analyze(dataset, LAMB, weakest)
-    tough = matchup.analyze(dataset, LAMB, strongest)
+    # What-if games in the week after the data: only the opponent differs.
+    soft = matchup.analyze(dataset, LAMB, weakest, what_if=True)
+    tough = matchup.analyze(dataset, LAMB, strongest, what_if=True)
     assert soft["matchup_score"] > 50 > tough["matchup_score"]
     assert soft["matchup_score"] > tough["matchup_score"] + 20
 
@@ -70,12 +71,12 @@ def test_location_must_match_the_game_and_sets_home_for_a_hypothetical_game(data
     with pytest.raises(InputError, match="Levi's Stadium"):
         matchup.resolve_request(dataset, LAMB, "SF", location="Arlington, TX", season=2023, week=5)
     # DAL and NYJ do not meet after the 2023 data: a hypothetical game, where the location decides home or away.
-    home = matchup.resolve_request(dataset, LAMB, "NYJ", location="Arlington, TX")
-    away = matchup.resolve_request(dataset, LAMB, "NYJ", location="East Rutherford, NJ")
-    assert home.game_id is None and home.home is True
+    home = matchup.resolve_request(dataset, LAMB, "NYJ", location="Arlington, TX", what_if=True)
+    away = matchup.resolve_request(dataset, LAMB, "NYJ", location="East Rutherford, NJ", what_if=True)
+    assert home.game_id is None and home.home is True and home.hypothetical
     assert away.home is False
     with pytest.raises(InputError, match="neither"):
-        matchup.resolve_request(dataset, LAMB, "NYJ", location="Santa Clara, CA")
+        matchup.resolve_request(dataset, LAMB, "NYJ", location="Santa Clara, CA", what_if=True)
 
 
 def test_neutral_site_game_has_no_home_effect(dataset: Dataset) -> None:
@@ -91,7 +92,12 @@ def test_neutral_site_game_has_no_home_effect(dataset: Dataset) -> None:
 def test_default_game_is_the_next_scheduled_meeting_after_the_data(dataset: Dataset) -> None:
     req = matchup.resolve_request(dataset, LAMB, "SF")
     assert (req.season, req.week, req.game_id, req.home) == (2024, 8, "2024_08_DAL_SF", False)
-    hypothetical = matchup.resolve_request(dataset, LAMB, "NYJ")
+    # No opponent: the week after the data, against the scheduled opponent.
+    week1 = matchup.resolve_request(dataset, LAMB)
+    assert (week1.season, week1.week, week1.opponent, week1.home) == (2024, 1, "CLE", False)
+    with pytest.raises(InputError, match=r"DAL does not play NYJ in 2024 .*DAL's next games: week 1 at CLE"):
+        matchup.resolve_request(dataset, LAMB, "NYJ")
+    hypothetical = matchup.resolve_request(dataset, LAMB, "NYJ", what_if=True)
     assert (hypothetical.season, hypothetical.week, hypothetical.game_id) == (2024, 1, None)
     result = matchup.analyze(dataset, LAMB, "SF")
     assert result["data_through"] == "2024-01-07"  # 2023 week 18
@@ -241,8 +247,10 @@ def test_later_games_and_the_games_own_stats_do_not_change_the_analysis(
         ({"player": LAMB, "opponent": "SF", "season": 2031}, "out of range"),
         ({"player": LAMB, "opponent": "SF", "season": 2012}, "out of range"),
         ({"player": LAMB, "opponent": "SF", "season": 2023, "week": 25}, "out of range"),
-        ({"player": LAMB, "opponent": "SF", "season": 2023, "week": 6}, "no DAL-SF game"),
-        ({"player": LAMB, "opponent": "SF", "season": 2023, "week": 7}, "no game"),  # DAL's bye
+        ({"player": LAMB, "opponent": "SF", "season": 2023, "week": 6},
+         "DAL does not play SF in 2023 week 6 .DAL plays at LAC that week.; DAL's next games: week 6 at LAC"),
+        ({"player": LAMB, "opponent": "SF", "season": 2023, "week": 7}, "DAL has a bye"),
+        ({"player": LAMB, "season": 2023, "week": 7}, "DAL has a bye in 2023 week 7; DAL's next games: week 8"),
         ({"player": LAMB, "opponent": "DAL"}, "own team"),
         ({"player": LAMB, "opponent": "SF", "scoring": "superflex"}, "unknown scoring"),
         ({"player": "Kyle Juszczyk", "opponent": "DAL"}, "projects QB, RB, WR and TE"),

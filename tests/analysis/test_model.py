@@ -269,7 +269,10 @@ def test_future_and_hypothetical_games(dataset: Dataset, small_model: ai.Trained
     mine = next(r for r in slate if r["name"] == "Justin Jefferson")
     assert mine["projection"] == nxt["projection"]
     # Minnesota does not play Buffalo in 2024: a hypothetical game in the first week after the data.
-    far: dict[str, Any] = ai.predict(small_model, dataset, "Justin Jefferson", "BUF")
+    with pytest.raises(InputError, match="MIN does not play BUF in 2024"):
+        ai.predict(small_model, dataset, "Justin Jefferson", "BUF")
+    far: dict[str, Any] = ai.predict(small_model, dataset, "Justin Jefferson", "BUF", what_if=True)
+    assert far["hypothetical"] is True and far["game"]["hypothetical"] is True
     assert far["game"]["game_id"] is None and far["projection"]["points"] > 5 and 0 <= far["percentile"] <= 100
     # A week without scheduled games is graded against a typical week's projections (kept in the model).
     for position in feature_store.POSITIONS:

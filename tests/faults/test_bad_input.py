@@ -5,6 +5,8 @@ checks never gives a traceback: only an InputError (exit 2) or success."""
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 
 from tests.faults.conftest import LAMB
 from tests.support.processes import redis_env, run_fgrid
+from tests.support.servers import RedisServer
 
 pytestmark = pytest.mark.faults
 
@@ -31,7 +34,8 @@ CASES = {
     "task id with markup": ["status", "[red]x[/red]"],
     "compare with no players": ["compare", "--opponents", "SF"],
     "compare with an empty player": ["compare", "", "--opponents", "SF"],
-    "compare with no opponents": ["compare", LAMB, "--opponents", ","],
+    # No opponents: each player's scheduled one, so a player on a bye that week is refused.
+    "compare with no opponents, on a bye": ["compare", LAMB, "--opponents", ",", "--season", "2023", "--week", "7"],
     "3 players, 2 opponents": ["compare", LAMB, "Tyreek Hill", "Justin Jefferson", "--opponents", "SF,LAR"],
     "10,000 players": ["compare", *[f"Player {i}" for i in range(10_000)], "--opponents", "SF"],
     "10,000-character name": ANALYZE + ["x" * 10_000, "--opponent", "SF"],
@@ -48,8 +52,18 @@ def queued(server) -> dict[str, int]:
             "records": client.zcard("fgrid:tasks")}
 
 
-@pytest.fixture
-def env(data_dir, server):
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One private redis-server for the module: each test compares the queues before and after its command."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory, synced_template, server) -> dict[str, str]:
+    data_dir = tmp_path_factory.mktemp("bad-input") / "data"
+    shutil.copytree(synced_template, data_dir, symlinks=True)
     env = redis_env(data_dir, server)
     # A valid request is queued, so the refusals below are the input's doing, not a broken broker.
     ok = run_fgrid(ANALYZE + [LAMB, "--opponent", "SF", "--season", "2023", "--week", "5", "--json"], env)

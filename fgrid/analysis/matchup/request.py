@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fgrid.analysis import players, teams, venues
+from fgrid.analysis import players, schedule, teams, venues
 from fgrid.analysis.feature_store import (
     BLOCK,
     KEY_SEASON,
@@ -49,9 +49,15 @@ class MatchupRequest:
     scoring: str
     location: str | None  # the location asked for (as a stadium id), if any
 
+    @property
+    def hypothetical(self) -> bool:
+        """True for a what-if game: no scheduled game between the teams that week."""
+        return self.game_id is None
+
     def task_kwargs(self) -> dict[str, Any]:
-        """The canonical kwargs of the analysis task (player id, opponent code, season, week resolved)."""
-        return {
+        """The canonical kwargs of the analysis task (player id, opponent code, season, week resolved; ``what_if``
+        only for a hypothetical game, so a scheduled game's message reads as before)."""
+        kwargs: dict[str, Any] = {
             "player": self.player_id,
             "opponent": self.opponent,
             "location": self.location,
@@ -59,6 +65,7 @@ class MatchupRequest:
             "week": self.week,
             "scoring": self.scoring,
         }
+        return {**kwargs, "what_if": True} if self.hypothetical else kwargs
 
 
 def team_meetings(st: FeatureStore) -> dict[tuple[str, str], list[int]]:
@@ -90,80 +97,93 @@ def _team_at(st: FeatureStore, pidx: int, key: int) -> tuple[int, int]:
     return int(st.p_team[r - 1]), int(st.p_pos[r - 1])
 
 
+def team_at(st: FeatureStore, pidx: int, key: int) -> tuple[int, int]:
+    """(team index, position index) of player ``pidx`` for a game at ``key`` (see :func:`_team_at`)."""
+    return _team_at(st, pidx, key)
+
+
 def _next_reg_key(st: FeatureStore) -> int:
     """The first regular-season week after the data's last game (or week 1 of the season after)."""
-    team_meetings(st)
-    reg = st.extras["reg_keys"]
-    i = int(np.searchsorted(reg, st.last_key, side="right"))
-    return int(reg[i]) if i < len(reg) else game_key(st.last_stats_season + 1, 1)
+    return schedule.next_week(st).key
 
 
 def resolve_request(
     ds: Dataset,
     player: str,
-    opponent: str,
+    opponent: str | None = None,
     location: str | None = None,
     season: int | None = None,
     week: int | None = None,
     scoring: str = "ppr",
+    what_if: bool = False,
 ) -> MatchupRequest:
-    """Resolve a matchup request against the data, or raise InputError saying what is wrong.
+    """Resolve a matchup request against the data and the schedule, or raise InputError with one sentence that
+    helps (naming the team's next games).
 
-    ``player`` is a name or an id (:func:`players.resolve_player`), ``opponent`` a team code, city or nickname,
-    ``location`` a city (``Santa Clara, CA``), stadium name or stadium id. With neither ``season`` nor ``week``,
-    the game is the next scheduled one between the player's team and the opponent after the data's last game,
-    else a hypothetical game in the first regular-season week after the data. With ``season`` only, it is the
-    teams' first meeting that season (after the data's last game, if any is). A week with no game between the
-    teams is an error in a season the schedules cover; ``location`` must be the game's venue (or, for a
-    hypothetical game, either team's home or a neutral site) and sets home or away.
+    ``player`` is a name or an id (:func:`players.resolve_player`), ``opponent`` a team code, city or nickname
+    (None: the scheduled opponent that week), ``location`` a city (``Santa Clara, CA``), stadium name or stadium id.
+    The week: with neither ``season`` nor ``week``, the week after the data (:func:`schedule.next_week`), or with an
+    opponent the teams' next meeting in that week's season; with ``season`` only, the teams' first meeting that
+    season; ``week`` alone is in the season of the week after the data. The game must be on the schedule: a week in
+    which the player's team has a bye or plays someone else is an error, unless ``what_if``, which builds a
+    hypothetical game against ``opponent`` (at ``location``: home, away or neutral from the venue). ``location``
+    must be a scheduled game's venue.
     """
     scoring = check_scoring(scoring)
     st = store(ds, scoring)
-    meetings = team_meetings(st)
-    season_weeks: dict[int, int] = st.extras["season_weeks"]
+    team_meetings(st)
     found = players.resolve_player(ds, str(player), season=season)
     pidx = st.player_index.get(found.id)
     if pidx is None:
         raise InputError(f"no games for {found.name} in the synced data")
-    opp = teams.resolve_team(str(opponent)).code
-    if opp not in st.team_index:
+    opp = teams.resolve_team(str(opponent)).code if opponent is not None and str(opponent).strip() else None
+    if opp is not None and opp not in st.team_index:
         raise InputError(f"no games for team {opp} in the synced data")
 
-    first, last = st.first_stats_season, max(max(season_weeks, default=0), st.last_stats_season + 1)
+    upcoming = schedule.next_week(st)
+    first, last = st.first_stats_season, max(upcoming.season, max(st.extras["season_weeks"], default=0))
     if season is not None and not first <= season <= last:
         raise InputError(f"season {season} is out of range; the data covers {first}-{last}")
-    if week is not None and season is not None:
-        max_week = season_weeks.get(season, 18)
+    if week is not None:
+        in_season = upcoming.season if season is None else season
+        max_week = schedule.season_weeks(st, in_season)
         if not 1 <= week <= max_week:
-            raise InputError(f"week {week} is out of range for {season} (1-{max_week})")
+            raise InputError(f"week {week} is out of range for {in_season} (1-{max_week})")
 
-    latest_team = st.teams[int(st.p_team[st.player_rows(pidx).stop - 1])]
-    # A hypothetical game (no scheduled game between the teams) only by default, or in a season not scheduled.
-    hypothetical_ok = False
     if season is None and week is None:
-        later = [k for k in meetings.get((latest_team, opp), []) if k > st.last_key]
-        hypothetical_ok = not later
-        key = later[0] if later else _next_reg_key(st)
+        key = upcoming.key
+        if opp is not None:
+            team_now = st.teams[_team_at(st, pidx, key)[0]]
+            if team_now == opp:
+                raise InputError(f"{opp} is {found.name}'s own team in {upcoming.season}; pick another opponent")
+            later = [c.key for c in schedule.meetings(st, team_now, opp, upcoming.season) if c.key >= key]
+            if later:
+                key = later[0]
+            elif not what_if:
+                upcoming_games = schedule.next_games(st, team_now, upcoming.season, upcoming.week)
+                raise InputError(f"{team_now} does not play {opp} in {upcoming.season} after your data (through "
+                                 f"{schedule.data_end(st)}); {upcoming_games}; add --what-if for a hypothetical game")
     elif week is None:
         assert season is not None
-        tidx_s, _ = _team_at(st, pidx, game_key(season, 1))
-        keys = [k for k in meetings.get((st.teams[tidx_s], opp), []) if k // KEY_SEASON == season]
-        keys = keys or [k for k in meetings.get((latest_team, opp), []) if k // KEY_SEASON == season]
-        if keys:
-            later = [k for k in keys if k > st.last_key]
-            key = later[0] if later else keys[0]
-        elif season in season_weeks:
-            raise InputError(f"{st.teams[tidx_s]} and {opp} do not play each other in {season}; give a week")
+        team_s = st.teams[_team_at(st, pidx, game_key(season, 1))[0]]
+        if opp is None:
+            if season != upcoming.season:
+                raise InputError(f"give a week with season {season}: a decision is about one week")
+            key = upcoming.key
         else:
-            hypothetical_ok = True
-            key = game_key(season, 1)
+            if team_s == opp:
+                raise InputError(f"{opp} is {found.name}'s own team in {season}; pick another opponent")
+            games = schedule.meetings(st, team_s, opp, season)
+            later = [c.key for c in games if c.key > st.last_key]
+            if games:
+                key = later[0] if later else games[0].key
+            elif what_if:
+                key = upcoming.key if season == upcoming.season else game_key(season, 1)
+            else:
+                raise InputError(f"{team_s} does not play {opp} in {season}; {schedule.next_games(st, team_s, season)}"
+                                 "; add --what-if for a hypothetical game")
     else:
-        if season is None:
-            season = _next_reg_key(st) // KEY_SEASON
-            if not 1 <= week <= season_weeks.get(season, 18):
-                raise InputError(f"week {week} is out of range for {season} (1-{season_weeks.get(season, 18)})")
-        hypothetical_ok = season not in season_weeks
-        key = game_key(season, week)
+        key = game_key(upcoming.season if season is None else season, week)
     season, week = key // KEY_SEASON, key % KEY_SEASON
 
     tidx, pos_idx = _team_at(st, pidx, key)
@@ -171,13 +191,20 @@ def resolve_request(
     position = POSITIONS[pos_idx] if pos_idx >= 0 else found.position
     if position not in POSITIONS:
         raise InputError(f"{found.name} is a {position}; fgrid projects QB, RB, WR and TE")
+    ctx = st.context(season, week, team)
+    if opp is None:
+        if ctx is None:
+            why = schedule.bye_or_other(st, team, season, week)
+            raise InputError(f"{found.name}'s team {why} in {season} week {week}; "
+                             f"{schedule.next_games(st, team, season, week)}; or name an opponent with --what-if")
+        opp = ctx.opponent
     if team == opp:
         raise InputError(f"{opp} is {found.name}'s own team in {season}; pick another opponent")
-    ctx = st.context(season, week, team)
     if ctx is None or ctx.opponent != opp:
-        if not hypothetical_ok:
-            what = f"{team} plays {ctx.opponent}" if ctx else f"{team} has no game"
-            raise InputError(f"no {team}-{opp} game in {season} week {week} ({what} that week)")
+        if not what_if:
+            why = schedule.bye_or_other(st, team, season, week)
+            raise InputError(f"{team} does not play {opp} in {season} week {week} ({why} that week); "
+                             f"{schedule.next_games(st, team, season, week)}; add --what-if for a hypothetical game")
         ctx = None
 
     venue = None
@@ -246,3 +273,39 @@ def features_for_request(st: FeatureStore, req: MatchupRequest) -> tuple[dict[st
         rest=float(rest),
     )
     return feats, ctx
+
+
+def decision_week(ds: Dataset, season: int | None = None, week: int | None = None,
+                  scoring: str = "ppr") -> schedule.Week:
+    """The one week of a decision (a comparison, grades, a lineup) about several players: the week after the data
+    (:func:`schedule.next_week`) without ``season`` and ``week``; ``week`` alone is in that week's season; a
+    ``season`` alone is that same week if it is its season, else an InputError asking for a week."""
+    st = store(ds, check_scoring(scoring))
+    upcoming = schedule.next_week(st)
+    if season is None and week is None:
+        return upcoming
+    if week is None:
+        if season != upcoming.season:
+            raise InputError(f"give a week with season {season}: a comparison, grades or a lineup are about one week "
+                             f"for all players (without either, {upcoming.season} week {upcoming.week}, "
+                             f"{upcoming.note})")
+        return upcoming
+    season = upcoming.season if season is None else season
+    return schedule.Week(season, week, schedule.describe(st, season, week).split(", ", 1)[1])
+
+
+def resolve_week(
+    ds: Dataset,
+    players_: list[str],
+    opponents: list[str | None],
+    season: int | None = None,
+    week: int | None = None,
+    scoring: str = "ppr",
+    what_if: bool = False,
+) -> list[MatchupRequest]:
+    """Resolve several players' games in ONE week (:func:`decision_week`): each against his scheduled opponent
+    (an opponent of None), or the one given, which must be the scheduled one unless ``what_if``. InputError (the
+    sentence of :func:`resolve_request`) for the first player the schedule cannot answer."""
+    chosen = decision_week(ds, season, week, scoring)
+    return [resolve_request(ds, p, o, None, chosen.season, chosen.week, scoring, what_if=what_if)
+            for p, o in zip(players_, opponents, strict=True)]

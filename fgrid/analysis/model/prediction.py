@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from fgrid.analysis import schedule
 from fgrid.analysis.feature_store import (
     KEY_SEASON,
     POS_INDEX,
@@ -211,7 +212,10 @@ def _predict_request(model: TrainedModel, ds: Dataset, req: MatchupRequest, expl
         "player": {"id": req.player_id, "name": req.player_name, "position": req.position, "team": req.team},
         "opponent": {"code": req.opponent},
         "game": {"season": req.season, "week": req.week, "home": req.home, "neutral": req.neutral,
-                 "game_id": req.game_id, "kickoff": req.gameday.isoformat() if req.gameday else None},
+                 "game_id": req.game_id, "kickoff": req.gameday.isoformat() if req.gameday else None,
+                 "kickoff_time": ctx.kickoff_time if ctx else None,
+                 "hypothetical": req.hypothetical, "when": schedule.describe(st, req.season, req.week)},
+        "hypothetical": req.hypothetical,
         "projection": {"points": round(points, 2), "low": round(float(low[0]), 2), "high": round(float(high[0]), 2)},
         "grade": _grade(pct),
         "percentile": pct,
@@ -234,11 +238,12 @@ def predict(
     model: TrainedModel,
     ds: Dataset,
     player: str,
-    opponent: str,
+    opponent: str | None = None,
     location: str | None = None,
     season: int | None = None,
     week: int | None = None,
     scoring: str | None = None,
+    what_if: bool = False,
 ) -> dict[str, Any]:
     """The model's projection of ``player`` against ``opponent`` (resolved as
     :func:`fgrid.analysis.matchup.resolve_request`).
@@ -249,7 +254,7 @@ def predict(
     ``scoring`` must be the model's (default).
     """
     scoring = _check_model_scoring(model, scoring)
-    req = resolve_request(ds, player, opponent, location, season, week, scoring)
+    req = resolve_request(ds, player, opponent, location, season, week, scoring, what_if=what_if)
     return _predict_request(model, ds, req)
 
 
@@ -285,6 +290,7 @@ def grade(
     pairs: Sequence[tuple[str, str]] | Sequence[Sequence[str]],
     season: int | None = None,
     week: int | None = None,
+    what_if: bool = False,
 ) -> list[dict[str, Any]]:
     """Grade each (player, opponent) matchup A+ to F by the model's projected percentile among the position's
     qualifying players that week (bands: :data:`GRADE_BANDS`), with reasons. One dict per pair, in order:
@@ -294,11 +300,12 @@ def grade(
         if len(pair) != 2:
             raise InputError(f"a matchup is a player and an opponent, got {list(pair)!r}")
         player, opponent = pair
-        req = resolve_request(ds, player, opponent, None, season, week, model.scoring)
+        req = resolve_request(ds, player, opponent, None, season, week, model.scoring, what_if=what_if)
         pred = _predict_request(model, ds, req)
         out.append({
             "player": pred["player"], "opponent": pred["opponent"], "game": pred["game"], "grade": pred["grade"],
             "percentile": pred["percentile"], "rank": pred["rank"], "projection": pred["projection"],
+            "hypothetical": pred["hypothetical"],
             "reasons": _reasons(pred),
         })
     return out
