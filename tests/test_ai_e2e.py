@@ -61,6 +61,19 @@ def test_ai_queue_trains_predicts_grades_and_survives_a_killed_training(data_dir
     assert [g["player"]["name"] for g in grades] == ["CeeDee Lamb", "Tyreek Hill"]
     assert all(g["grade"] in ("A+", "A", "B", "C", "D", "F") or g["grade"][0] in "ABCDF" for g in grades)
 
+    # The week's schedule knows the opponent (issue #13): predict and grade without one.
+    inferred = run_json(["predict", "CeeDee Lamb", "--season", "2023", "--week", "5", "--wait", "--json"], env)
+    assert inferred["status"] == "SUCCESS", inferred
+    assert inferred["result"]["opponent"]["code"] == "SF" and inferred["result"]["game"]["week"] == 5
+    graded_inferred = run_json(["grade", "CeeDee Lamb", "Tyreek Hill", "--season", "2023", "--week", "5", "--wait",
+                                "--json"], env)
+    assert graded_inferred["status"] == "SUCCESS", graded_inferred
+    # A game the schedule cannot answer is refused before anything is queued.
+    client = redis_server.client()
+    refused = run_fgrid(["predict", "Tyreek Hill", "--opponent", "NYG"], env)
+    assert refused.returncode == 2 and "does not play NYG" in refused.stderr, refused.stderr
+    assert client.llen("ai") == 0
+
     # The HTTP API queues the same on `ai` once a model exists (409 before: tests/test_api.py).
     from fastapi.testclient import TestClient
 
@@ -75,6 +88,11 @@ def test_ai_queue_trains_predicts_grades_and_survives_a_killed_training(data_dir
         graded_api = http.post("/api/tasks/grade", json={"player_ids": ["CeeDee Lamb"], "opponent_ids": ["SF"],
                                                          "season": 2023, "week": 5})
         assert graded_api.status_code == 202, graded_api.text
+        readme_body = {"player_ids": ["CeeDee Lamb", "Tyreek Hill"], "opponent_ids": ["SF", "NYG"], "season": 2023,
+                       "week": 5}
+        assert http.post("/api/tasks/grade", json=readme_body).status_code == 202
+        no_game = http.post("/api/tasks/predict", json={"player_id": "Tyreek Hill", "opponent_id": "NYG"})
+        assert no_game.status_code == 400 and "does not play NYG" in no_game.json()["detail"]
 
     # A second training, killed midway: the first model stays the latest and keeps serving.
     from fgrid.service import lifecycle

@@ -31,7 +31,7 @@ def test_submit_records_then_queues_and_status_says_pending(settings):
     record = TaskLedger(get_app(settings)).lookup(task_id)
     assert record["kwargs"] == kwargs and record["queue"] == config.QUEUE_MATCHUPS
     assert lifecycle.status(settings, task_id) == {"task_id": task_id, "status": "PENDING", "ready": False,
-                                                   "successful": False, "result": None}
+                                                   "successful": False, "result": None, "progress": None}
 
 
 def test_an_unknown_or_malformed_id_is_refused(settings):
@@ -43,7 +43,7 @@ def test_an_unknown_or_malformed_id_is_refused(settings):
 
 def test_a_wait_that_times_out_names_the_status_command(settings):
     task_id = lifecycle.submit(settings, config.TASK_ANALYZE, {"player": "x", "opponent": "SF"})
-    with pytest.raises(Exception, match=f"fgrid status {task_id}"):
+    with pytest.raises(Exception, match=f"fgrid status {task_id[:8]}"):
         lifecycle.wait(settings, task_id, timeout=0.05)
 
 
