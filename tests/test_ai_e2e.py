@@ -14,7 +14,7 @@ import pytest
 from tests.support import REPO
 from tests.support.processes import redis_env, run_fgrid, run_json
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("heavy")]  # trains models: both cores busy
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.5):

@@ -60,6 +60,7 @@ def rows_of(result: subprocess.CompletedProcess) -> dict[str, dict]:
     return {row["task_id"]: row for row in parse(result)["tasks"]}
 
 
+@pytest.mark.slow
 def test_operating_fgrid_on_redis(data_dir, redis_server, start_worker):
     from fgrid.app import get_app
     from fgrid.service import lifecycle
@@ -92,6 +93,9 @@ def test_operating_fgrid_on_redis(data_dir, redis_server, start_worker):
     assert row["worker"].startswith("w1@") and row["summary"] == "CeeDee Lamb vs SF, 2023 w5"
     assert LAMB_ID not in row["summary"]
     assert row["latency"] is not None and 0 < row["latency"] < 45 and row["age"] >= 0
+    # The real run time (start to finish, recorded with the task's state) next to the wait for a worker.
+    assert row["runtime"] is not None and row["wait"] is not None
+    assert abs(row["wait"] + row["runtime"] - row["latency"]) < 0.05 and row["runtime"] < row["latency"]
 
     # A task from another client fails because the data is gone; once it is back, `fgrid retry` re-runs it.
     (data_dir / "nfl").rename(data_dir / "nfl-away")

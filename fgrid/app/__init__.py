@@ -38,7 +38,11 @@ def create_app(settings: Settings | None = None) -> Celery:
             except OSError as exc:
                 raise files.storage_error(exc, folder) or exc from exc
     app = Celery("fgrid", set_as_current=True)
-    app.config_from_object(celery_config(settings))
+    conf = celery_config(settings)
+    app.config_from_object(conf)
+    # Celery reads CELERY_RESULT_BACKEND from the environment before its configuration (the seed's variable, so
+    # always set where the store is not the default): name fgrid's store class where Celery looks first.
+    app.backend_cls = conf["result_backend"]
     app.fgrid_settings = settings  # read by fgrid's tasks, broker views and steps
     ledger.connect(app)  # tasks published by other clients are recorded too
     preload.connect(app)  # each worker loads the data before its first task

@@ -12,14 +12,23 @@ from fgrid.broker import amqp
 from fgrid.config import Kind, Settings
 
 
+def result_backend(settings: Settings) -> str:
+    """The result store's URL, through fgrid's subclass of Celery's store for Redis and files (fgrid/broker/
+    backends.py: each state says when its task started; files are written atomically)."""
+    if settings.result_kind is Kind.FILES:
+        return f"fgrid.broker.backends:AtomicFilesystemBackend+{settings.result_backend}"
+    if settings.result_kind is Kind.REDIS:
+        return f"fgrid.broker.backends:RedisResultStore+{settings.result_backend}"
+    return settings.result_backend
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Return Celery's configuration for ``settings``; every entry says why it is set."""
     timeout = config.DEFAULT_CONNECT_TIMEOUT
     conf: dict[str, Any] = {
         "broker_url": settings.broker_url,
         # The embedded file store goes through fgrid's atomic-write subclass of Celery's file backend.
-        "result_backend": (f"fgrid.broker.backends:AtomicFilesystemBackend+{settings.result_backend}"
-                           if settings.result_kind is Kind.FILES else settings.result_backend),
+        "result_backend": result_backend(settings),
         # JSON only, in and out: a pickle message could run code on the worker.
         "task_serializer": "json",
         "result_serializer": "json",

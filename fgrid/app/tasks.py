@@ -14,6 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from fgrid import config, validation
 from fgrid.broker import leases
+from fgrid.broker.backends import STARTED_ATTRIBUTE
 from fgrid.config import Settings
 from fgrid.errors import FgridError, InputError, TransientDataError
 
@@ -72,6 +73,8 @@ class FgridTask(Task):
     single_flight_poll = 1.0
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # When it started running: stored with the task's state (fgrid.broker.backends), for `fgrid tasks`.
+        setattr(self.request, STARTED_ATTRIBUTE, time.time())
         try:
             if self.single_flight and self.request.id and not self.request.is_eager:
                 return self._single_flight(*args, **kwargs)
