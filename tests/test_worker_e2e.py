@@ -56,6 +56,10 @@ def submit_analysis_and_compare(env: dict) -> None:
     points = [row["analysis"]["projection"]["points"] for row in ranking]
     assert points == sorted(points, reverse=True)
     assert {row["analysis"]["player"]["name"] for row in ranking} == {LAMB, "Tyreek Hill", "Justin Jefferson"}
+    # The task list shows the comparison as it was asked (the defect: the ranking step's Python repr).
+    listed = {row["task_id"]: row for row in run_json(["tasks", "--json"], env)["tasks"]}[compared["task_id"]]
+    assert listed["summary"].startswith(f"{LAMB}, Tyreek Hill, Justin Jefferson"), listed
+    assert listed["runtime"] is not None and listed["wait"] is not None
 
 
 def test_embedded_default_runs_real_analyses(data_dir, start_worker):

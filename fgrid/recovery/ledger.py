@@ -44,6 +44,8 @@ RECORDED_HEADER = "fgrid_recorded"
 #: Tasks recorded when published by other clients (name prefixes): fgrid's, and the task that completes a chord on
 #: the embedded default's file store (it waits in its worker's memory between polls, so a killed worker would lose it).
 RECORDED_TASKS = ("fgrid.", config.TASK_CHORD_UNLOCK)
+#: The steps that end a fan-out under the id of the task that was asked for.
+FAN_IN_TASKS = frozenset({config.TASK_RANK, config.TASK_BACKTEST_SUMMARY, config.TASK_LINEUP_PICK})
 
 
 def new_task_id(now: float | None = None) -> str:
@@ -142,6 +144,10 @@ def connect(app: Celery) -> None:
         if not sender or not sender.startswith(RECORDED_TASKS) or not headers or headers.get(RECORDED_HEADER):
             return
         summary = f"{headers.get('argsrepr') or ''} {headers.get('kwargsrepr') or ''}".strip()
+        if sender in FAN_IN_TASKS:
+            # The step that ends a fan-out inherits the id of what was asked (a comparison): keep its summary.
+            asked = TaskLedger(app).lookup(headers["id"])
+            summary = (asked or {}).get("summary") or summary
         # The whole message is kept, so that recovery can publish it again if it is lost (a chord's part carries
         # its chord in the body and its group in the headers).
         message = {"body": body, "headers": headers, "exchange": exchange, "routing_key": routing_key}
