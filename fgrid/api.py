@@ -114,7 +114,8 @@ class CompareRequest(_Body):
     week: int | None = Field(None, description="The one week of every player's game (default: the week after the "
                                                "data).")
     scoring: str = Field("ppr", description="Scoring format: ppr, half or standard.")
-    slots: int | None = Field(None, description="Players to start (default: 1).")
+    slots: int | None = Field(None, description="Players to start, at most the number compared (default: "
+                                                f"{config.DEFAULT_COMPARE_SLOTS}).")
     what_if: bool = Field(False, description="Hypothetical games against the opponents given.")
 
 

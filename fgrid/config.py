@@ -49,6 +49,10 @@ TASK_LINEUP_PICK = "fgrid.lineup_pick"
 #: records it so that recovery can publish it again, and does not list it among the tasks.
 TASK_CHORD_UNLOCK = "celery.chord_unlock"
 
+#: Players a comparison starts when the request does not say (``--slots``, ``"slots"``): the usual question is
+#: "which one do I start?". The help, the API schema and :func:`fgrid.analysis.compare.rank` all read it.
+DEFAULT_COMPARE_SLOTS = 1
+
 #: Seconds `fgrid workers`, `queues`, `top`, `doctor` and `cancel` wait for the workers to answer by default (as
 #: `celery inspect`); `--timeout` changes it for `workers` and `queues`.
 INSPECT_TIMEOUT = 1.0

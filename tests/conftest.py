@@ -20,17 +20,47 @@ from tests.support.servers import RedisServer
 FAULTS_DIR = Path(__file__).parent / "faults"
 #: Fixtures that start a broker, a worker or a server process: a test using one is an end-to-end test.
 PROCESS_FIXTURES = frozenset({"redis_server", "start_worker", "serve", "server", "aof_redis", "workers"})
+#: The xdist group of the tests that keep both cores busy for a while (the bench, a model's training, thousands of
+#: tasks): with ``--dist loadgroup`` they run one after another on one pytest-xdist worker, beside the others.
+HEAVY = "heavy"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test under tests/faults ``faults``, and every other test that starts a process ``e2e``, so that
-    ``pytest -m "not e2e and not faults"`` is the fast lane however a new test is written."""
+    """Mark the tests and order them for a parallel run.
+
+    - Every test under tests/faults is ``faults``, and every other test that starts a process ``e2e``, so that
+      ``pytest -m "not e2e and not faults"`` is the fast lane however a new test is written.
+    - Tests that share a module-scoped fixture are one xdist group (the fixture is built once, on one worker).
+    - The heavy group first, then the other end-to-end and fault tests, the quick ones last: a long test started
+      late would keep one worker busy while the others are done.
+    """
     for item in items:
         if FAULTS_DIR in Path(item.path).parents:
             if not item.get_closest_marker("faults"):
                 item.add_marker(pytest.mark.faults)
         elif PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.e2e)
+        if not item.get_closest_marker("xdist_group") and _uses_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    items.sort(key=_start_order)  # stable: within a rank, the collection order
+
+
+def _uses_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info is not None else ()
+    return any(fixturedefs[-1].scope in ("package", "module", "class") for fixturedefs in defs if fixturedefs)
+
+
+def _start_order(item: pytest.Item) -> int:
+    groups = {mark.args[0] if mark.args else mark.kwargs.get("name") for mark in item.iter_markers("xdist_group")}
+    if HEAVY in groups:
+        return 0
+    if item.get_closest_marker("slow"):
+        return 1
+    if item.get_closest_marker("faults") or item.get_closest_marker("e2e"):
+        return 2
+    return 3
 
 
 @pytest.fixture(scope="session")

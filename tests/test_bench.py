@@ -17,6 +17,7 @@ MEASURES = {"data", "compute", "startup", "round_trip", "throughput", "memory", 
 
 
 @pytest.mark.e2e
+@pytest.mark.xdist_group("heavy")  # the bench keeps both cores busy
 @pytest.mark.timeout(600)
 def test_quick_bench_runs_every_measure_and_writes_its_json(tmp_path):
     out = tmp_path / "bench.json"

@@ -129,3 +129,27 @@ def test_an_input_error_is_one_line_and_its_exit_code(monkeypatch, capsys, tmp_p
 def test_watch_and_json_cannot_be_combined(tmp_path):
     result = runner.invoke(app, ["tasks", "--watch", "--json"], env={"FGRID_DATA_DIR": str(tmp_path)})
     assert isinstance(result.exception, InputError) and "--watch and --json" in str(result.exception)
+
+
+def test_the_default_compare_slots_are_the_same_in_the_help_the_api_schema_and_the_code(tmp_path):
+    # Issue #14: the help and the API schema must say what rank() does when no slots are given.
+    import typer
+
+    from fgrid import config
+    from fgrid.analysis import compare
+    from fgrid.api import create_api
+
+    def analysis(name: str, points: float) -> dict:
+        return {"player": {"name": name}, "opponent": {"code": "SF"}, "projection": {"points": points, "low": 1.0,
+                                                                                     "high": 30.0}}
+
+    ranked = compare.rank([analysis("A", 12.0), analysis("B", 15.0), analysis("C", 9.0)], slots=None)
+    assert ranked["slots"] == len(ranked["start"]) == config.DEFAULT_COMPARE_SLOTS == 1
+    said = f"(default: {config.DEFAULT_COMPARE_SLOTS})"
+    slots = next(p for p in typer.main.get_command(app).commands["compare"].params  # type: ignore[attr-defined]
+                 if p.name == "slots")
+    assert slots.help.endswith(said + ".")
+    shown = runner.invoke(app, ["compare", "--help"], env={"COLUMNS": "200", "FGRID_DATA_DIR": str(tmp_path)})
+    assert shown.exit_code == 0 and f"Players to start, at most the number compared {said}" in shown.output
+    schema = create_api(env={"FGRID_DATA_DIR": str(tmp_path)}).openapi()["components"]["schemas"]["CompareRequest"]
+    assert schema["properties"]["slots"]["description"].endswith(said + ".")

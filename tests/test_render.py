@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from rich.console import Console, RenderableType
 
-from fgrid.render import ai, analysis, data, monitor, results, tasks, text
+from fgrid.render import ai, analysis, data, lineup, monitor, results, tasks, text
 
 TASK_ID = "3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21"
 NOW = 1_700_000_000.0
@@ -152,6 +152,121 @@ def test_ranking_table_lists_players_in_rank_with_verdicts_and_starts() -> None:
     assert results.result(ranking) is not None
 
 
+def comparison(*rows: tuple[str, float, float, float]) -> dict[str, Any]:
+    """A comparison result of (name, low, points, high) rows in rank order, the first one to start."""
+    ranking = []
+    for rank, (name, low, points, high) in enumerate(rows, start=1):
+        a = analysis_result(name)
+        a["projection"] = {"points": points, "low": low, "high": high}
+        ranking.append({"rank": rank, "start": rank == 1, "analysis": a})
+    return {"season": 2023, "week": 5, "ranking": ranking,
+            "summary": "Start CeeDee Lamb (17.4) over Tyreek Hill (12.0): +5.4 projected points"}
+
+
+def bar_of(out: str, name: str) -> str:
+    """The range bar on ``name``'s line of a range chart (the run of bar characters)."""
+    line = next(line for line in out.splitlines() if line.startswith(name) and "●" in line)
+    return line[line.index(next(c for c in line if c in "·━●")):].split(" ")[0]
+
+
+def test_the_comparison_shows_its_advice_and_every_range_on_one_scale() -> None:
+    # The defects: the summary sentence ("Start ... over ...") was only in --json, and ranges were only numbers.
+    result = comparison(("CeeDee Lamb", 9.1, 17.4, 27.8), ("Tyreek Hill", 2.0, 12.0, 41.0))
+    out = show(results.result(result))  # type: ignore[arg-type]
+    assert "Start CeeDee Lamb (17.4) over Tyreek Hill (12.0): +5.4 projected points" in out
+    assert "80% range, points (● projection)" in out and "9.1-27.8" in out and "2.0-41.0" in out
+    lamb, hill = bar_of(out, "CeeDee Lamb"), bar_of(out, "Tyreek Hill")
+    assert len(lamb) == len(hill) >= text.RangeChart.MIN_BAR  # one scale: same width, 0 to 45 points
+    assert lamb.index("●") > hill.index("●")  # the higher projection sits further right
+    assert hill.index("━") < lamb.index("━") and hill.rindex("━") > lamb.rindex("━")  # the wider range is wider
+    assert any(line.split() == ["0", "45"] for line in out.splitlines())
+    assert lines_fit(out)
+
+
+def test_the_lineup_shows_every_range_on_one_scale_starters_then_bench() -> None:
+    def player(name: str, slot: str | None, low: float, points: float, high: float) -> dict[str, Any]:
+        row = {"player": {"name": name, "position": "WR"}, "opponent": {"code": "SF"}, "game": {"home": True},
+               "projection": {"points": points, "low": low, "high": high}}
+        return {**row, "slot": slot} if slot else {**row, "gap": 2.0, "replaces": "CeeDee Lamb"}
+
+    result = {"season": 2023, "week": 5, "scoring": "ppr", "model": "engine",
+              "starters": [player("CeeDee Lamb", "SUPERFLEX", 9.1, 17.4, 27.8)],
+              "bench": [player("Tyreek Hill", None, 2.0, 12.0, 41.0)], "summary": "Start CeeDee Lamb (17.4)"}
+    out = show(lineup.lineup_table(result))
+    chart = out[out.index("80% range, points"):].splitlines()
+    assert chart[2].startswith("SUPERFLEX CeeDee Lamb") and chart[3].startswith("BN        Tyreek Hill")
+    assert bar_of(out, "SUPERFLEX").index("●") > bar_of(out, "BN").index("●")
+    assert "Start CeeDee Lamb (17.4)" in out and lines_fit(out)
+
+
+def test_the_analysis_shows_his_recent_weeks_as_a_sparkline_beside_the_projection() -> None:
+    result = {**analysis_result(), "recent_points": [21.0, 16.2, 16.8, 22.3, 11.7, 25.3, 10.2, 14.8]}
+    out = show(analysis.analysis_panel(result))
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "projection" in line and "17.4 PPR points" in line)
+    assert "last 8 games" in lines[at + 1] and "▇▅▆▇▄█▄▅  10.2-25.3, mean 17.3" in lines[at + 1], out
+    assert "last 8 games" not in show(analysis.analysis_panel(analysis_result()))  # an older result: no line
+    assert lines_fit(out)
+
+
+def backtest_report() -> dict[str, Any]:
+    def group(rows: int, below: float, above: float) -> dict[str, Any]:
+        return {"rows": rows, "mae": 5.0, "baseline_mae": 5.5, "ratio": 0.909, "coverage": 1 - below - above,
+                "below": below, "above": above, "pairs": 10, "pair_accuracy": 0.7, "baseline_pair_accuracy": 0.68}
+
+    return {"season": 2023, "weeks": [5, 18], "scoring": "ppr", "predictor": "engine",
+            "summary": {"by_position": {"QB": group(448, 0.164, 0.045), "WR": group(1106, 0.1, 0.1),
+                                        "ALL": group(1554, 0.118, 0.084)}}}
+
+
+def test_the_backtest_shows_the_calibration_of_the_80_percent_interval() -> None:
+    out = show(results.result(backtest_report()))  # type: ignore[arg-type]
+    assert "calibration: actual points against the 80% interval" in out
+    qb = next(line for line in out.splitlines() if line.startswith("QB") and "▒" in line)
+    assert qb.split()[:4] == ["QB", "16.4%", "79.1%", "4.5%"]
+    bar = qb.split()[4]
+    assert len(bar) == analysis.CALIBRATION_BAR_WIDTH and bar.startswith("▒" * 5 + "█") and bar.endswith("█▒")
+    wr = next(line for line in out.splitlines() if line.startswith("WR") and "▒" in line).split()[4]
+    assert wr == "▒" * 3 + "█" * 24 + "▒" * 3
+    assert "10% below, 80% inside, 10% above" in out and lines_fit(out)
+    # A summary without the shares (an older result): the accuracy table alone.
+    old = backtest_report()
+    for row in old["summary"]["by_position"].values():
+        del row["below"], row["above"]
+    assert "calibration" not in show(results.result(old))  # type: ignore[arg-type]
+
+
+def colour_codes(out: str) -> list[str]:
+    """The SGR parameters of ``out`` that set a colour (30-49 and 90-107: foreground, background; 38/48 extended)."""
+    import re
+
+    params = [p for seq in re.findall(r"\x1b\[([0-9;]*)m", out) for p in seq.split(";") if p]
+    return [p for p in params if 30 <= int(p) <= 49 or 90 <= int(p) <= 107]
+
+
+@pytest.mark.parametrize("view", ["comparison", "lineup", "analysis", "backtest"])
+def test_the_charts_fit_80_columns_without_colour_or_a_terminal(view: str) -> None:
+    import io
+
+    value = {"comparison": comparison(("CeeDee Lamb", 9.1, 17.4, 27.8), ("Tyreek Hill", 2.0, 12.0, 41.0)),
+             "analysis": {**analysis_result(), "recent_points": [3.0, 30.0]},
+             "backtest": backtest_report(),
+             "lineup": {"starters": [{"slot": "WR", "player": {"name": "CeeDee Lamb", "position": "WR"},
+                                      "projection": {"points": 17.4, "low": 9.1, "high": 27.8}}], "bench": []}}[view]
+    shown = results.result(value)
+    assert shown is not None
+    chart = {"comparison": "●", "lineup": "●", "analysis": "▂█", "backtest": "▒"}[view]
+    coloured = Console(width=80, force_terminal=True, color_system="standard", file=io.StringIO())
+    no_color = Console(width=80, force_terminal=True, color_system="standard", no_color=True, file=io.StringIO())
+    piped = Console(width=80, force_terminal=False, file=io.StringIO())  # not a terminal: plain text
+    for console in (coloured, no_color, piped):
+        console.print(shown)
+    outs = [c.file.getvalue() for c in (coloured, no_color, piped)]  # type: ignore[attr-defined]
+    assert colour_codes(outs[0])  # the charts are coloured on a colour terminal...
+    assert not colour_codes(outs[1])  # ... but not with NO_COLOR
+    assert "\x1b[" not in outs[2] and chart in outs[2] and lines_fit(outs[2]), outs[2]
+
+
 def test_a_name_that_looks_like_markup_is_printed_as_is() -> None:
     out = show(analysis.analysis_panel(analysis_result(name="[bold]Lamb[/bold] [IR]")))
     assert "[bold]Lamb[/bold] [IR]" in out
@@ -277,6 +392,7 @@ def test_text_helpers() -> None:
     assert text.progress_text({"done": 3, "total": 8, "percent": None}).plain == "3/8 parts"
     assert text.sparkline([0, 5, 10, None]).plain == "▁▅█ "
     assert text.range_bar(10, 15, 20, (0, 20), width=5).plain == "··━●━"
+    assert text.RangeChart([(text.plain("x"), {"points": 5, "low": 1, "high": 41.2})]).scale() == (0.0, 45.0)
     assert [text.ago(t, now=NOW) for t in (None, NOW - 3, NOW - 240, NOW - 7200)] == ["-", "3s", "4m", "2h"]
     assert text.memory(204800) == "200 MiB" and text.memory(None) == "-"
     assert text.number(0.94678) == "0.947" and text.number(None) == "-" and text.number(2, 1) == "2.0"

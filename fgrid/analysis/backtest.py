@@ -215,12 +215,17 @@ def run(
     }
 
 
+_EMPTY_GROUP = {"rows": 0, "mae": None, "baseline_mae": None, "ratio": None, "coverage": None, "below": None,
+                "above": None}
+
+
 def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """MAE of the projection and of the baseline per position (and ALL), their ratio, and interval coverage.
 
-    Returns {"rows": n, "by_position": {QB|RB|WR|TE|ALL: {rows, mae, baseline_mae, ratio, coverage, pairs,
-    pair_accuracy, baseline_pair_accuracy}}}; MAE in points, ratio = mae / baseline_mae (below 1 beats the
-    baseline), coverage = share of rows with low <= actual <= high; pair_accuracy: the share of same-position pairs
+    Returns {"rows": n, "by_position": {QB|RB|WR|TE|ALL: {rows, mae, baseline_mae, ratio, coverage, below, above,
+    pairs, pair_accuracy, baseline_pair_accuracy}}}; MAE in points, ratio = mae / baseline_mae (below 1 beats the
+    baseline), coverage = share of rows with low <= actual <= high, below / above = the shares under low / over
+    high (an 80% interval's calibration: about 0.1 each); pair_accuracy: the share of same-position pairs
     in a week where the player projected higher really scored more (the start/sit question "A or B?",
     :func:`pair_accuracy`), beside the baseline's. Groups without rows have null values.
     """
@@ -232,12 +237,12 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
                                          ("projected", "low", "high", "actual", "baseline"))
     for group in SUMMARY_GROUPS:
         if not rows:
-            by_pos[group] = {"rows": 0, "mae": None, "baseline_mae": None, "ratio": None, "coverage": None}
+            by_pos[group] = dict(_EMPTY_GROUP)
             continue
         m = np.ones(len(rows), dtype=bool) if group == "ALL" else pos == group
         n = int(m.sum())
         if n == 0:
-            by_pos[group] = {"rows": 0, "mae": None, "baseline_mae": None, "ratio": None, "coverage": None}
+            by_pos[group] = dict(_EMPTY_GROUP)
             continue
         mae = float(np.abs(actual[m] - proj[m]).mean())
         bmae = float(np.abs(actual[m] - base[m]).mean())
@@ -247,6 +252,8 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
             "baseline_mae": round(bmae, 4),
             "ratio": round(mae / bmae, 4) if bmae > 0 else None,
             "coverage": round(float(((actual[m] >= low[m]) & (actual[m] <= high[m])).mean()), 4),
+            "below": round(float((actual[m] < low[m]).mean()), 4),
+            "above": round(float((actual[m] > high[m]).mean()), 4),
         }
     if rows and "season" in rows[0]:
         ordered, base_pairs = pair_accuracy(rows), pair_accuracy(rows, "baseline")

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from fgrid.analysis import matchup
 from fgrid.analysis.matchup.request import decision_week
+from fgrid.config import DEFAULT_COMPARE_SLOTS
 from fgrid.errors import InputError
 
 if TYPE_CHECKING:
     from fgrid.analysis.dataset import Dataset
 
 #: Start slots when none are given: the question is usually "which one do I start?".
-DEFAULT_SLOTS = 1
+DEFAULT_SLOTS = DEFAULT_COMPARE_SLOTS
 
 
 def compare(

@@ -92,10 +92,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         conf["broker_transport_options"] = {
             # Longer than the longest task (training included), so a running task is never delivered twice.
             "visibility_timeout": config.DEFAULT_VISIBILITY_TIMEOUT,
-            # Socket timeouts, so a dead broker is reported in seconds.
+            # Socket timeouts, so a dead broker is reported in seconds; no second try of a connection that timed out
+            # (a TLS handshake with a plain server times out): kombu and Celery reconnect a worker themselves.
             "socket_timeout": 10,
             "socket_connect_timeout": timeout,
-            "retry_on_timeout": True,
+            "retry_on_timeout": False,
             "health_check_interval": 10,
         }
     elif settings.broker_kind is Kind.AMQP:
@@ -123,7 +124,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     if settings.result_kind is Kind.REDIS:
         conf["redis_socket_connect_timeout"] = timeout
         conf["redis_socket_timeout"] = 10
-        conf["redis_retry_on_timeout"] = True
+        # A command fails fast; a worker retries its stores itself (fgrid.recovery.bootstep).
+        conf["redis_retry_on_timeout"] = False
         # Celery retries a failed result-store call 20 times by default: a down store would hang a command.
         conf["result_backend_transport_options"] = {"retry_policy": {"max_retries": 1, "interval_start": 0.2}}
     # By key, not by which URL it is: with REDIS_URL alone, the broker and the result store share one URL.

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from celery import Celery
 
 Component = Literal["broker", "result store"]
+#: URL schemes that speak TLS.
+TLS_SCHEMES = frozenset({"rediss", "amqps"})
 
 
 def one_line(settings: Settings, exc: BaseException, limit: int | None = None) -> str:
@@ -57,6 +59,13 @@ def unavailable(settings: Settings, exc: BaseException, what: Component = "broke
     url = settings.result_backend if what == "result store" else settings.broker_url
     hint = ("is Redis running? check `redis-cli ping`" if config.kind_of(url) is Kind.REDIS
             else "is the server running?")
+    reason = f"{type(exc).__name__} {exc}".lower()
+    tls = url.partition("://")[0].lower() in TLS_SCHEMES
+    if tls and any(word in reason for word in ("ssl", "tls", "timeout", "timed out", "handshake", "reset")):
+        hint = ("the TLS handshake failed: is the server listening for TLS on that port? (rediss:// and amqps:// need "
+                "one, redis:// and amqp:// are plain)")
+    elif not tls and any(word in reason for word in ("ssl", "tls", "reset by peer", "closed by server")):
+        hint = "the server closed the connection: if it requires TLS, use rediss:// (or amqps://)"
     return UnavailableError(f"cannot reach the {what} at {mask_url(url)}: {one_line(settings, exc, 160)}; {hint}",
                             component=what)
 

@@ -123,7 +123,7 @@ def predict(
         return
     kwargs = resolve.analyze_request(settings, player=player, opponent=opponent, location=location, season=season,
                                      week=week, scoring=scoring, what_if=what_if)
-    say_week(settings, kwargs, as_json)
+    say_week(settings, kwargs, as_json, chosen=season is None or week is None)
     submit_and_report(settings, config.TASK_AI_PREDICT, kwargs, wait, timeout, as_json)
 
 
@@ -145,5 +145,5 @@ def grade(
     resolve.require_model(settings)
     kwargs = resolve.compare_request(settings, players, split_opponents(opponents), season, week, what_if=what_if)
     kwargs.pop("slots", None)  # grades are per player: no lineup to fill
-    say_week(settings, (kwargs["requests"] or [{}])[0], as_json)
+    say_week(settings, (kwargs["requests"] or [{}])[0], as_json, chosen=season is None or week is None)
     submit_and_report(settings, config.TASK_AI_GRADE, kwargs, wait, timeout, as_json)

@@ -35,13 +35,13 @@ if TYPE_CHECKING:
 BACKTEST_MODELS = ("engine", "ai")
 
 
-def say_week(settings: Settings, kwargs: dict[str, Any], as_json: bool) -> None:
-    """Say on stderr which week a resolved request is about and how it stands against the data (not with --json:
-    the result names its week)."""
+def say_week(settings: Settings, kwargs: dict[str, Any], as_json: bool, chosen: bool) -> None:
+    """Say on stderr which week a resolved request is about and how it stands against the data, when fgrid chose
+    the week (``chosen``: no --season and --week given; not with --json: the result names its week)."""
     from fgrid.render.text import plain
     from fgrid.service import resolve
 
-    if not as_json and kwargs.get("season") and kwargs.get("week"):
+    if chosen and not as_json and kwargs.get("season") and kwargs.get("week"):
         note = resolve.week_note(settings, kwargs["season"], kwargs["week"])
         console(stderr=True).print(plain(note + (": a hypothetical game" if kwargs.get("what_if") else "")),
                                    soft_wrap=True)
@@ -67,7 +67,7 @@ def analyze_player(
     settings = settings_from(data_dir)
     kwargs = resolve.analyze_request(settings, player=player, opponent=opponent, location=location, season=season,
                                      week=week, scoring=scoring, what_if=what_if)
-    say_week(settings, kwargs, as_json)
+    say_week(settings, kwargs, as_json, chosen=season is None or week is None)
     submit_and_report(settings, config.TASK_ANALYZE, kwargs, wait, timeout, as_json)
 
 
@@ -78,7 +78,8 @@ def compare(
     week: WeekOption = None,
     what_if: WhatIfOption = False,
     scoring: ScoringOption = "ppr",
-    slots: Annotated[int | None, typer.Option("--slots", help="Players to start (default: 1).")] = None,
+    slots: Annotated[int | None, typer.Option("--slots", help="Players to start, at most the number compared "
+                                              f"(default: {config.DEFAULT_COMPARE_SLOTS}).")] = None,
     wait: WaitOption = False,
     timeout: TimeoutOption = None,
     as_json: JsonOption = False,
@@ -90,7 +91,7 @@ def compare(
     settings = settings_from(data_dir)
     kwargs = resolve.compare_request(settings, players, split_opponents(opponents), season, week, scoring, slots,
                                      what_if=what_if)
-    say_week(settings, (kwargs["requests"] or [{}])[0], as_json)
+    say_week(settings, (kwargs["requests"] or [{}])[0], as_json, chosen=season is None or week is None)
     submit_and_report(settings, config.TASK_COMPARE, kwargs, wait, timeout, as_json)
 
 
@@ -146,7 +147,7 @@ def backtest(
         return
     if out is not None and not os.access(out.parent if str(out.parent) else Path("."), os.W_OK):
         raise InputError(f"--out {out}: cannot write in {out.parent or '.'}")
-    from fgrid.render.analysis import backtest_table
+    from fgrid.render.analysis import backtest_view
     from fgrid.service import backtest as backtest_service
 
     with console(stderr=True).status(f"backtesting {season}") as spinner:
@@ -163,4 +164,4 @@ def backtest(
     if as_json:
         print_json({k: v for k, v in report.items() if k != "rows"})
     else:
-        console().print(backtest_table(report))
+        console().print(backtest_view(report))

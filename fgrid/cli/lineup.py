@@ -65,5 +65,6 @@ def lineup(
     roster = list(players or []) + (read_roster(roster_file) if roster_file is not None else [])
     settings = settings_from(data_dir)
     kwargs = resolve.lineup_request(settings, roster, slots, season, week, scoring, model)
-    say_week(settings, {"season": kwargs["season"], "week": kwargs["week"]}, as_json)
+    say_week(settings, {"season": kwargs["season"], "week": kwargs["week"]}, as_json,
+             chosen=season is None or week is None)
     submit_and_report(settings, config.TASK_LINEUP, kwargs, wait, timeout, as_json)

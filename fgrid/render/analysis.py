@@ -1,4 +1,5 @@
-"""Views of the matchup engine's results: one analysis, a ranked comparison, a backtest."""
+"""Views of the matchup engine's results: one analysis (with his recent weeks as a sparkline), a ranked comparison
+(with each 80% range as a bar on a shared scale, and the advice), a backtest (with its calibration)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fgrid.render.lineup import game_text, kickoff_text
-from fgrid.render.text import number, plain, points_range, verdict_text
+from fgrid.render.text import RangeChart, cut, number, plain, points_range, sparkline, verdict_text
 
 #: Characters of the matchup score's bar.
 SCORE_BAR_WIDTH = 20
@@ -58,6 +59,9 @@ def analysis_panel(result: dict[str, Any]) -> Panel:
     summary.add_row("matchup score", Text(f"{score:.0f} / 100  ") + score_bar(score))
     summary.add_row("projection", plain(f"{proj['points']:.1f} {result.get('scoring', 'ppr').upper()} points "
                                         f"(80%: {proj['low']:.1f} to {proj['high']:.1f})"))
+    recent = result.get("recent_points")
+    if recent:
+        summary.add_row(f"last {len(recent)} games", recent_text(recent))
     note = (result.get("interval") or {}).get("note")
     if note:
         summary.add_row("interval", plain(note, "dim"))
@@ -82,6 +86,15 @@ def analysis_panel(result: dict[str, Any]) -> Panel:
     footer = plain(f"data through {result.get('data_through')}", "dim")
     return Panel(Group(head, Text(""), summary, Text(""), reasons, factors, footer), title="matchup analysis",
                  expand=False)
+
+
+def recent_text(points: list[float]) -> Text:
+    """A player's recent weekly points as a sparkline, oldest first, then their range and mean:
+    ``▆▄▄▆▃█▃▄  10.2-25.3, mean 17.3``."""
+    values = [float(v) for v in points]
+    line = sparkline(values)
+    line.append(f"  {min(values):.1f}-{max(values):.1f}, mean {sum(values) / len(values):.1f}", style="")
+    return line
 
 
 def score_bar(score: float, width: int = SCORE_BAR_WIDTH) -> Text:
@@ -119,6 +132,18 @@ def ranking_table(result: dict[str, Any]) -> Table:
     return table
 
 
+def comparison_view(result: dict[str, Any]) -> Group:
+    """A comparison: the ranking, each projection's 80% range on one scale, and the advice (the result's summary)."""
+    parts: list[Any] = [ranking_table(result)]
+    rows = [(cut(row.get("analysis", row)["player"]["name"]), row.get("analysis", row)["projection"])
+            for row in result.get("ranking", [])]
+    if rows:
+        parts += [Text(""), RangeChart(rows)]
+    if result.get("summary"):
+        parts += [Text(""), plain(result["summary"], "bold")]
+    return Group(*parts)
+
+
 def backtest_table(report: dict[str, Any]) -> Table:
     """MAE per position beside the naive baseline's on the same rows, their ratio, and interval coverage."""
     weeks = report.get("weeks") or []
@@ -136,3 +161,46 @@ def backtest_table(report: dict[str, Any]) -> Table:
             plain(number(row.get("pair_accuracy"))), plain(number(row.get("baseline_pair_accuracy"))),
         )
     return table
+
+
+#: Characters of a calibration bar; and the shares an 80% interval should leave below and above it.
+CALIBRATION_BAR_WIDTH = 30
+IDEAL_OUTSIDE = 0.10
+
+
+def calibration_bar(below: float, above: float, width: int = CALIBRATION_BAR_WIDTH) -> Text:
+    """Where actual points fell against the 80% interval, as one bar: ``▒`` below it (left), ``█`` inside, ``▒``
+    above it (right); a calibrated interval is about 10% / 80% / 10%."""
+    n_below, n_above = round(below * width), round(above * width)
+    n_inside = max(0, width - n_below - n_above)
+    return (Text("▒" * n_below, style="red") + Text("█" * n_inside, style="green")
+            + Text("▒" * (width - n_below - n_inside), style="yellow"))
+
+
+def calibration_table(report: dict[str, Any]) -> Table | None:
+    """Per position, the share of actual points below, inside and above the predicted 80% interval, as numbers and
+    a bar (None when the summary has no such shares)."""
+    groups = {g: row for g, row in report["summary"]["by_position"].items()
+              if row.get("rows") and row.get("below") is not None and row.get("above") is not None}
+    if not groups:
+        return None
+    table = Table(title="calibration: actual points against the 80% interval", title_justify="left",
+                  caption=f"a calibrated interval: {IDEAL_OUTSIDE:.0%} below, {1 - 2 * IDEAL_OUTSIDE:.0%} inside, "
+                          f"{IDEAL_OUTSIDE:.0%} above", caption_justify="left", box=None, pad_edge=False)
+    for col, justify in (("position", "left"), ("below", "right"), ("inside", "right"), ("above", "right"),
+                         ("below ▒ inside █ above ▒", "left")):
+        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for group, row in groups.items():
+        below, above = float(row["below"]), float(row["above"])
+        table.add_row(plain(group, "bold" if group == "ALL" else ""), plain(f"{below:.1%}"),
+                      plain(f"{1 - below - above:.1%}"), plain(f"{above:.1%}"), calibration_bar(below, above))
+    return table
+
+
+def backtest_view(report: dict[str, Any]) -> Group:
+    """A backtest: the accuracy table, then the interval's calibration (when the summary has it)."""
+    parts: list[Any] = [backtest_table(report)]
+    calibration = calibration_table(report)
+    if calibration is not None:
+        parts += [Text(""), calibration]
+    return Group(*parts)

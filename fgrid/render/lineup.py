@@ -11,7 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from fgrid.render.text import cut, number, plain
+from fgrid.render.text import RangeChart, cut, number, plain
 
 #: Width the lineup view is laid out for.
 LINEUP_WIDTH = 80
@@ -56,7 +56,8 @@ def lineup_title(result: dict[str, Any]) -> str:
 
 def lineup_table(result: dict[str, Any]) -> Group:
     """Starters by slot (slot, player, pos, game, kickoff, projection and range), the bench (gap to the starter he
-    would replace), and players out, with the week and how it stands against the data."""
+    would replace), players out, every projection's 80% range as a bar on one scale (starters, then the bench),
+    with the week and how it stands against the data."""
     starters = Table(title=lineup_title(result), title_justify="left")
     for col in ("slot", "player", "pos", "game", "kickoff", "proj", "80% range"):
         starters.add_column(col, justify="right" if col in ("proj", "80% range") else "left",
@@ -90,12 +91,25 @@ def lineup_table(result: dict[str, Any]) -> Group:
         for o in result["out"]:
             out.add_row(cut(o["player"]["name"]), plain(o["player"].get("position")), plain(o.get("reason")))
         parts.append(out)
+    slot_w = max([2] + [len(str(s["slot"])) for s in result.get("starters", [])])
+    chart = [(_chart_label(s["slot"], s["player"]["name"], slot_w), s["projection"])
+             for s in result.get("starters", [])]
+    chart += [(_chart_label("BN", b["player"]["name"], slot_w), b["projection"]) for b in result.get("bench", [])]
+    if chart:
+        parts += [Text(""), RangeChart(chart)]
     foot = Text()
     foot.append(str(result.get("summary") or ""))
     if result.get("when"):
         foot.append(f"\n{result['when']}", style="dim")
     parts.append(foot)
     return Group(*parts)
+
+
+def _chart_label(slot: str, name: str, width: int) -> Text:
+    """ "WR   CeeDee Lamb": the slot (BN for the bench) padded to ``width``, then the name (data, not markup)."""
+    label = Text(f"{slot:<{width}} ", style="bold")
+    label.append(name)
+    return label
 
 
 def lineup_backtest_table(report: dict[str, Any]) -> Group:

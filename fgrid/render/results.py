@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import RenderableType
 
 from fgrid.render.ai import grade_table, model_table, prediction_panel, slate_table
-from fgrid.render.analysis import analysis_panel, backtest_table, ranking_table
+from fgrid.render.analysis import analysis_panel, backtest_view, comparison_view
 from fgrid.render.lineup import lineup_table
 
 
@@ -16,7 +16,7 @@ def result(value: Any) -> RenderableType | None:
     if not isinstance(value, dict):
         return None
     if "ranking" in value:
-        return ranking_table(value)
+        return comparison_view(value)
     if "starters" in value and "bench" in value:
         return lineup_table(value)
     if "matchup_score" in value:
@@ -28,7 +28,7 @@ def result(value: Any) -> RenderableType | None:
     if "slate" in value:
         return slate_table(value)
     if "summary" in value and "by_position" in value.get("summary", {}):
-        return backtest_table(value)
+        return backtest_view(value)
     if "model_id" in value and "metrics" in value:
         return model_table([value], title="trained model", metrics=True)
     return None

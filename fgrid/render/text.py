@@ -245,3 +245,49 @@ class FitTable:
         natural = self.widths(10_000)
         total = sum(natural) + self.GAP * (len(self.columns) - 1)
         return Measurement(min(total, options.max_width), min(total, options.max_width))
+
+
+class RangeChart:
+    """Each projection's 80% interval as a :func:`range_bar` on one shared scale (0 to the highest ``high``), one
+    row per player: label, bar and low-high, with the scale's ends above the bars. The bars take what the screen
+    leaves after the labels, between :attr:`MIN_BAR` and :attr:`MAX_BAR` characters.
+
+    ``rows``: (label, projection {points, low, high}) in the order to show."""
+
+    MIN_BAR = 12
+    MAX_BAR = 40
+    #: Widest label before it is cut with an ellipsis.
+    MAX_LABEL = 28
+    GAP = 2
+
+    def __init__(self, rows: list[tuple[Text, dict[str, Any]]], title: str = "80% range, points (● projection)"):
+        self.rows = rows
+        self.title = title
+
+    def scale(self) -> tuple[float, float]:
+        """0 to the highest ``high``, rounded up to a multiple of 5 points."""
+        top = max([float(p["high"]) for _label, p in self.rows] + [5.0])
+        return 0.0, float(-(-top // 5) * 5)
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.table import Table
+
+        if not self.rows:
+            return
+        yield Text(self.title, style="bold", no_wrap=True, overflow="ellipsis")
+        label_w = min(self.MAX_LABEL, max(label.cell_len for label, _p in self.rows))
+        ranges = [points_range(p) for _label, p in self.rows]
+        range_w = max(len(r) for r in ranges)
+        label_w = max(1, min(label_w, options.max_width - range_w - self.MIN_BAR - 2 * self.GAP))
+        bar_w = max(self.MIN_BAR, min(self.MAX_BAR, options.max_width - label_w - range_w - 2 * self.GAP))
+        lo, hi = self.scale()
+        table = Table.grid(padding=(0, self.GAP // 2), pad_edge=False)
+        table.add_column(width=label_w, no_wrap=True, overflow="ellipsis")
+        table.add_column(width=bar_w, no_wrap=True)
+        table.add_column(width=range_w, justify="right", no_wrap=True)
+        ends = Text(f"{lo:g}" + f"{hi:g}".rjust(bar_w - len(f"{lo:g}")), style="dim")
+        table.add_row(Text(""), ends, Text(""))
+        for (label, proj), shown in zip(self.rows, ranges, strict=True):
+            table.add_row(label, range_bar(float(proj["low"]), float(proj["points"]), float(proj["high"]),
+                                           (lo, hi), width=bar_w), Text(shown))
+        yield table

@@ -75,9 +75,16 @@ def doctor(settings: Settings, timeout: float = config.INSPECT_TIMEOUT) -> list[
         add("broker reachable", True, mask_url(settings.broker_url))
     except UnavailableError as exc:
         broker_ok = False
-        add("broker reachable", False, str(exc),
-            start_redis if settings.broker_kind is Kind.REDIS else f"check {config.ENV_BROKER_URL}")
-    checks.append(_result_store_check(settings))
+        fix = start_redis if settings.broker_kind is Kind.REDIS else f"check {config.ENV_BROKER_URL}"
+        if "TLS" in str(exc):
+            fix = str(exc).rpartition("; ")[2]
+        add("broker reachable", False, str(exc), fix)
+    if not broker_ok and settings.result_backend == settings.broker_url:
+        # One server for both, already found unreachable: not asked twice (a down server costs a timeout each).
+        add("result store reachable", False, "the same server as the broker (above)",
+            "make the broker reachable first (see above)")
+    else:
+        checks.append(_result_store_check(settings))
 
     start_worker = "start one: `fgrid worker -Q {queues}` (see deploy/README.md for one worker per queue)"
     if broker_ok:

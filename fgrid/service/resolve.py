@@ -3,11 +3,14 @@ or raises InputError with one sentence that helps."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fgrid import validation
 from fgrid.config import Settings
 from fgrid.errors import InputError, NoModelError
+
+if TYPE_CHECKING:
+    from fgrid.analysis.dataset import Dataset
 
 #: The projections a lineup can use: the matchup engine's or the trained ai model's.
 LINEUP_MODELS = ("engine", "ai")
@@ -64,12 +67,29 @@ def compare_request(settings: Settings, players: list[str], opponents: list[str]
     if slots is not None:
         slots = validation.optional_int(slots, "slots", 1, len(pairs))
     from fgrid.analysis import data
-    from fgrid.analysis.matchup.request import resolve_week
+    from fgrid.analysis.matchup.request import decision_week, resolve_week
 
     ds = data.load(settings.nfl_dir)
+    distinct_players(ds, [p for p, _o in pairs], decision_week(ds, season, week, scoring).season)
     requests = resolve_week(ds, [p for p, _o in pairs], [o for _p, o in pairs], season, week, scoring,
                             what_if=_what_if(what_if))
     return {"requests": [r.task_kwargs() for r in requests], "slots": slots}
+
+
+def distinct_players(ds: Dataset, names: list[str], season: int | None, where: str = "named") -> None:
+    """Refuse a player given twice (a name and an id that resolve to the same player count as the same) with one
+    sentence naming him, before anything is queued: comparing, grading or fielding a player against himself is a
+    mistake in the request. ``season`` breaks ties between namesakes as the analysis does."""
+    from fgrid.analysis import players
+
+    seen: dict[str, str] = {}
+    for name in names:
+        found = players.resolve_player(ds, name, season=season)
+        first = seen.get(found.id)
+        if first is not None:
+            given = f" (as {first!r} and {name!r})" if first.strip() != name.strip() else ""
+            raise InputError(f"{found.name} is {where} twice{given}; give each player once")
+        seen[found.id] = name
 
 
 def lineup_request(settings: Settings, roster: list[str], slots: str | list[str] | None = None,
@@ -91,8 +111,9 @@ def lineup_request(settings: Settings, roster: list[str], slots: str | list[str]
     if model == "ai":
         require_model(settings)
     ds = data.load(settings.nfl_dir)
-    requests, out = lineup.roster_requests(ds, names, season, week, scoring)
     chosen = lineup.decision_week(ds, season, week, scoring)
+    distinct_players(ds, names, chosen.season, where="on the roster")
+    requests, out = lineup.roster_requests(ds, names, season, week, scoring)
     return {"requests": [r.task_kwargs() for r in requests], "out": out, "slots": parsed, "model": model,
             "season": chosen.season, "week": chosen.week}
 

@@ -72,6 +72,8 @@ def test_summary_and_predictor_hook(dataset: Dataset) -> None:
     for group in summary["by_position"].values():
         assert group["ratio"] == pytest.approx(group["mae"] / group["baseline_mae"], abs=1e-3)
         assert 0 <= group["coverage"] <= 1
+        # Calibration: every actual is below, inside or above the interval.
+        assert group["below"] + group["coverage"] + group["above"] == pytest.approx(1.0, abs=2e-4)
     assert summary["by_position"]["ALL"]["rows"] == sum(
         summary["by_position"][p]["rows"] for p in ("QB", "RB", "WR", "TE"))
 

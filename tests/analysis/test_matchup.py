@@ -202,6 +202,19 @@ def test_verdict_tiers_are_position_aware() -> None:
     assert analysis.matchup_score(1.3, 0.1) > analysis.matchup_score(1.1, 0.1) > 50 > analysis.matchup_score(0.8, 0.1)
 
 
+def test_recent_points_are_his_last_8_games_before_kickoff_in_the_scoring_asked(dataset: Dataset) -> None:
+    ppr = matchup.analyze(dataset, LAMB, "SF", season=2023, week=5)
+    # Oldest first: 2022 weeks 17-18, the two 2022 playoff games (at TB, at SF), then 2023 weeks 1-4 (week 2 vs
+    # NYJ: 11 catches, 143 yards = 25.3 PPR).
+    assert ppr["recent_points"] == [21.0, 16.2, 16.8, 22.3, 11.7, 25.3, 10.2, 14.8]
+    standard = matchup.analyze(dataset, LAMB, "SF", season=2023, week=5, scoring="standard")["recent_points"]
+    half = matchup.analyze(dataset, LAMB, "SF", season=2023, week=5, scoring="half")["recent_points"]
+    assert standard[5] == pytest.approx(25.3 - 11)  # a point a catch less
+    assert half == pytest.approx([(p + s) / 2 for p, s in zip(ppr["recent_points"], standard, strict=True)])
+    # A rookie's first game: nothing before it.
+    assert matchup.analyze(dataset, "Bijan Robinson", season=2023, week=1)["recent_points"] == []
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Only information from before kickoff
 

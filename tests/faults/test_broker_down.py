@@ -53,3 +53,15 @@ def test_result_store_down_exits_3_in_seconds(data_dir, server, command):
     check_unavailable(result, time.monotonic() - started, "result store", port)
     # Nothing was queued for a task whose result could not be kept.
     assert server.client().llen("matchups") == 0 and server.client().llen("analysis") == 0
+
+
+def test_tls_against_a_plain_server_names_tls_in_seconds(data_dir, redis_server):
+    # rediss:// against a plain Redis: the handshake never completes. One line that names TLS, exit 3, in seconds.
+    url = f"rediss://127.0.0.1:{redis_server.port}/0"
+    for args in (COMMANDS["analyze-player"], COMMANDS["status"], ["doctor"]):
+        started = time.monotonic()
+        result = run_fgrid(args, base_env(data_dir, CELERY_BROKER_URL=url), timeout=60)
+        elapsed = time.monotonic() - started
+        assert result.returncode == 3, (args, result.stderr)
+        assert elapsed < 5, f"{args[0]} took {elapsed:.1f} s"
+        assert "TLS" in result.stderr and result.stderr.count("\n") == 1, result.stderr

@@ -21,7 +21,7 @@ from tests.support import REPO
 from tests.support.processes import FGRID, redis_env, run_fgrid, run_json
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.slow]  # slow: started first in a parallel run
 
 
 def test_concurrent_and_killed_syncs_never_show_partial_data(data_dir, server, workers, analysis_mix, shared_nfl):

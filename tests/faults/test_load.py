@@ -22,7 +22,7 @@ from tests.faults.conftest import (
 from tests.support.processes import redis_env
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("heavy")]  # thousands of tasks: both cores busy
 
 TASKS = 5000
 MAX_TASKS_PER_CHILD = 1000

@@ -20,7 +20,7 @@ from tests.faults.conftest import (
 from tests.support.processes import redis_env, run_fgrid
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.slow]  # slow: started first in a parallel run
 
 ANALYZE = ["analyze-player", "CeeDee Lamb", "--opponent", "SF", "--season", "2023", "--week", "5"]
 

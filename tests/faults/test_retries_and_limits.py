@@ -100,6 +100,7 @@ def test_transient_read_failure_is_retried_then_succeeds(env, data_dir, baseline
     report("transient read failure", retries=retries, succeeded_after_fix_s=round(took, 1))
 
 
+@pytest.mark.slow
 def test_permanent_read_failure_fails_after_its_retries(env, data_dir, baseline):
     new_version(data_dir / "nfl", with_meta=False)  # never finished
     started = time.monotonic()

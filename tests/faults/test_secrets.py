@@ -13,7 +13,7 @@ from tests.support.processes import base_env, run_fgrid
 from tests.support.servers import RedisServer, free_port
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.slow]  # slow: started first in a parallel run
 
 PASSWORD = "s3cret-Pa55word-4417"
 WRONG = "wr0ng-Pa55word-9902"

@@ -24,7 +24,7 @@ from tests.faults.conftest import (
 from tests.support.processes import base_env, redis_env, run_fgrid
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.slow]  # slow: started first in a parallel run
 
 BATCH = 2000
 RECOVERED = re.compile(r"fgrid recovery: restored (\d+) task\(s\) held by dead workers, re-queued (\d+) lost")
@@ -71,6 +71,7 @@ def succeeded_ids(*logs: str) -> list[str]:
     return [m for text in logs for m in re.findall(r"Task fgrid\.analyze_player\[([0-9a-f-]{36})\] succeeded", text)]
 
 
+@pytest.mark.xdist_group("heavy")  # thousands of tasks: both cores busy
 def test_sigkill_mid_batch_loses_nothing(data_dir, server, workers, analysis_mix):
     env = redis_env(data_dir, server)
     w1 = workers(env, "-c", "2")

@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from fgrid.analysis import players, schedule, teams
-from fgrid.analysis.feature_store import POS_INDEX, GameContext, game_key, store
+from fgrid.analysis.feature_store import POS_INDEX, FeatureStore, GameContext, game_key, store
 from fgrid.analysis.features import LEAGUE_IMPLIED
 from fgrid.analysis.matchup.engine import (
     FLEX_RANK,
@@ -43,6 +45,10 @@ SCORING_LABELS = {"ppr": "PPR", "half": "half-PPR", "standard": "standard"}
 #: on 2023's held-out games (every backtest row, those inputs blanked): the 10%-90% spread of the log residuals grows
 #: from 1.376 to 1.382, and the widened interval keeps its 80% coverage (README "Your week").
 WHAT_IF_WIDEN = 1.005
+
+#: Games in an analysis's ``recent_points``: the player's last 8 games before kickoff (the span the README's backtest
+#: rows use for "points a game").
+RECENT_GAMES = 8
 
 #: A matchup score of 50 is an average defence; +-DEF_SCALE (one spread of the ratio across teams) is about +-23.
 SCORE_SLOPE = 0.5
@@ -149,11 +155,12 @@ def analyze(
     Returns a JSON-ready dict: ``player`` {id, name, position, team}, ``opponent`` {code, name}, ``game`` {season,
     week, home, neutral, venue, game_id, kickoff (date), kickoff_time (Eastern), hypothetical, when (how the week
     stands against the data)}, ``hypothetical`` (a what-if game, ``what_if``), ``interval`` {level, note},
-    ``matchup_score`` (0-100, 50 an average defence against the
-    position), ``projection`` {points, low, high} (median and 80% interval, fantasy points in ``scoring``),
-    ``recommendation`` {verdict, confidence, reasons}, ``factors`` [{name, value, effect, description}] (effect:
-    points, signed; the recent weighted average plus every effect is the projection), ``data_through`` (date of
-    the last game the analysis could use) and ``scoring``. Only games before kickoff are used.
+    ``matchup_score`` (0-100, 50 an average defence against the position), ``projection`` {points, low, high}
+    (median and 80% interval, fantasy points in ``scoring``), ``recommendation`` {verdict, confidence, reasons},
+    ``factors`` [{name, value, effect, description}] (effect: points, signed; the recent weighted average plus every
+    effect is the projection), ``recent_points`` (his last :data:`RECENT_GAMES` games' fantasy points in
+    ``scoring``, oldest first; fewer for a player with fewer games), ``data_through`` (date of the last game the
+    analysis could use) and ``scoring``. Only games before kickoff are used.
     """
     req = resolve_request(ds, player, opponent, location, season, week, scoring, what_if=what_if)
     return analyze_request(ds, req)
@@ -219,9 +226,24 @@ def analyze_request(ds: Dataset, req: MatchupRequest) -> dict[str, Any]:
         "projection": {"points": round(points, 2), "low": round(low, 2), "high": round(high, 2)},
         "recommendation": {"verdict": verdict_, "confidence": round(confidence, 3), "reasons": reasons},
         "factors": factors,
+        "recent_points": recent_points(st, req.player_id, req.season, req.week),
         "data_through": through.isoformat() if through else None,
         "scoring": req.scoring,
     }
+
+
+def recent_points(st: FeatureStore, player_id: str, season: int, week: int,
+                  games: int = RECENT_GAMES) -> list[float]:
+    """The player's fantasy points (the store's scoring) in his last ``games`` games before (season, week), oldest
+    first: only games already played at kickoff."""
+    pidx = st.player_index.get(player_id)
+    if pidx is None:
+        return []
+    rows = st.player_rows(pidx)
+    keys = st.p_key[rows]
+    before = int(np.searchsorted(keys, game_key(season, week)))  # keys sorted; the sentinel sorts last
+    pts = st.p_game["pts"][rows][max(0, before - games):before]
+    return [round(float(v), 2) for v in pts if v == v]
 
 
 def _num(x: float, digits: int = 2) -> float | None:
