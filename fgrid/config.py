@@ -48,6 +48,9 @@ TASK_LINEUP_PICK = "fgrid.lineup_pick"
 #: Celery's task that completes a chord on a result store without native chords (the embedded file store): fgrid
 #: records it so that recovery can publish it again, and does not list it among the tasks.
 TASK_CHORD_UNLOCK = "celery.chord_unlock"
+#: Message header: the last game date of the data the submitter checked the request against (a worker with older
+#: data refuses the task rather than answer from stale data).
+HEADER_DATA_THROUGH = "fgrid_data_through"
 
 #: Players a comparison starts when the request does not say (``--slots``, ``"slots"``): the usual question is
 #: "which one do I start?". The help, the API schema and :func:`fgrid.analysis.compare.rank` all read it.

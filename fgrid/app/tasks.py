@@ -75,6 +75,7 @@ class FgridTask(Task):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # When it started running: stored with the task's state (fgrid.broker.backends), for `fgrid tasks`.
         setattr(self.request, STARTED_ATTRIBUTE, time.time())
+        self._check_data_is_current()
         try:
             if self.single_flight and self.request.id and not self.request.is_eager:
                 return self._single_flight(*args, **kwargs)
@@ -84,6 +85,18 @@ class FgridTask(Task):
             limit = ((self.request.timelimit or (None, None))[1] or self.soft_time_limit
                      or self.app.conf.task_soft_time_limit)
             raise FgridError(f"time limit exceeded: {self.name} ran past its soft time limit ({limit:g} s)") from None
+
+    def _check_data_is_current(self) -> None:
+        """Refuse a task checked against newer data than this worker's: its answer would silently differ (a host
+        whose `fgrid data sync` fell behind the others)."""
+        needed = getattr(self.request, config.HEADER_DATA_THROUGH, None)
+        if not isinstance(needed, str):
+            return
+        own = dataset(self.app).meta.get("last_game_date")
+        if isinstance(own, str) and own < needed:
+            host = self.request.hostname or "this worker"
+            raise FgridError(f"{host} has NFL data through {own}, older than the data this request was checked "
+                             f"against (through {needed}): run `fgrid data sync` on {host}, then `fgrid retry`")
 
     def _single_flight(self, *args: Any, **kwargs: Any) -> Any:
         task_id = self.request.id

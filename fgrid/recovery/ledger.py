@@ -86,14 +86,15 @@ def queue_of(app: Celery, task_name: str) -> str:
 
 
 def submit(app: Celery, task_name: str, kwargs: dict[str, Any], task_id: str, *, producer: Any = None,
-           options: dict[str, Any] | None = None, **extra: Any) -> None:
+           options: dict[str, Any] | None = None, headers: dict[str, Any] | None = None, **extra: Any) -> None:
     """Record ``task_id`` in the ledger (with what it takes to publish it again), then publish it by name.
 
     Recording first means a task whose publish is lost (a client killed in between, a broker restart) is found by
     recovery. A publish that fails removes the record again, so the task is neither listed as waiting nor published
     later behind the caller's back. ``extra`` is kept in the record (``retry_of``...); ``producer`` publishes on a
-    producer the caller holds (bulk submits); ``options`` are Celery's publish options (``soft_time_limit``...). An
-    unreachable store or broker raises UnavailableError naming it.
+    producer the caller holds (bulk submits); ``options`` are Celery's publish options (``soft_time_limit``...);
+    ``headers`` go with the message (and with it again if recovery publishes it). An unreachable store or broker
+    raises UnavailableError naming it.
     """
     settings = app.fgrid_settings
     ledger = TaskLedger(app)
@@ -101,10 +102,11 @@ def submit(app: Celery, task_name: str, kwargs: dict[str, Any], task_id: str, *,
     # With one server for both, recording is the broker's check too.
     store: connection.Component = "broker" if settings.broker_url == settings.result_backend else "result store"
     with connection.reachable(settings, store):
-        ledger.record(task_id, {**task_info(task_name, queue, summarize(kwargs), kwargs=kwargs), **extra})
+        replay: dict[str, Any] = {"kwargs": kwargs, **({"headers": headers} if headers else {})}
+        ledger.record(task_id, {**task_info(task_name, queue, summarize(kwargs), **replay), **extra})
     try:
         with connection.reachable(settings, "broker"):
-            app.send_task(task_name, kwargs=kwargs, task_id=task_id, headers={RECORDED_HEADER: True},
+            app.send_task(task_name, kwargs=kwargs, task_id=task_id, headers={**(headers or {}), RECORDED_HEADER: True},
                           producer=producer, **(options or {}))
     except BaseException:
         # Not queued: no record either, or `fgrid tasks` would list it as waiting and recovery publish it later.
@@ -128,7 +130,7 @@ def republish(app: Celery, task_id: str, record: dict[str, Any]) -> None:
     elif "kwargs" in record:
         # Submitted by fgrid, which sends the task by name with keyword arguments only.
         app.send_task(record["name"], kwargs=record["kwargs"], task_id=task_id, queue=queue,
-                      headers={RECORDED_HEADER: True})
+                      headers={**(record.get("headers") or {}), RECORDED_HEADER: True})
     else:
         raise ValueError(f"the record of task {task_id} cannot be replayed")
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fgrid import validation
+from fgrid import config, validation
 from fgrid.app import get_app
 from fgrid.broker import connection, results
 from fgrid.broker.connection import reachable
@@ -69,8 +69,20 @@ def submit(settings: Settings, task_name: str, kwargs: dict[str, Any]) -> str:
     if settings.broker_url != settings.result_backend:
         connection.check_broker(app)
     task_id = ledger.new_task_id()
-    ledger.submit(app, task_name, kwargs, task_id, summary=summarize(kwargs, player_names(settings, kwargs)))
+    through = data_through(settings)
+    ledger.submit(app, task_name, kwargs, task_id, summary=summarize(kwargs, player_names(settings, kwargs)),
+                  headers={config.HEADER_DATA_THROUGH: through} if through else None)
     return task_id
+
+
+def data_through(settings: Settings) -> str | None:
+    """The last game date (ISO) of the synced data this process checks requests against; None without data."""
+    try:
+        from fgrid.analysis import data
+
+        return data.load(settings.nfl_dir).meta.get("last_game_date")
+    except (FgridError, ImportError, OSError):
+        return None
 
 
 def summarize(kwargs: dict[str, Any], names: dict[str, str] | None = None) -> str:

@@ -6,6 +6,7 @@ finish on the others within the recovery bound, and recovery runs once (no task 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import threading
@@ -76,3 +77,20 @@ def test_three_hosts_share_the_work_and_one_killed_host_loses_nothing(data_dir, 
     assert len(named) == len(set(named)), "a task was recovered twice"
     report("three hosts, one killed", tasks=len(ids), by_host=by_host, submitted_before_kill=done_at_kill,
            recovered=len(named), requeued=sum(requeued.values()), all_done_after_kill_s=round(after, 1))
+
+
+def test_a_host_with_older_data_refuses_work_checked_against_newer_data(data_dir, tmp_path, server, workers,
+                                                                        shared_nfl):
+    from tests.support.processes import base_env, run_fgrid
+
+    stale = tmp_path / "stale-host-data"  # a host whose last sync stopped at 2022
+    synced = run_fgrid(["data", "sync", "--from", str(shared_nfl), "--seasons", "2019-2022"], base_env(stale))
+    assert synced.returncode == 0, synced.stderr
+    workers(redis_env(stale, server), "-Q", "matchups", "-c", "1", name="stale")
+    client = redis_env(data_dir, server)  # the submitter's data runs through 2023
+    result = run_fgrid(["analyze-player", "CeeDee Lamb", "--season", "2023", "--week", "5", "--wait", "--json",
+                        "--timeout", "60"], client, timeout=90)
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "FAILURE", doc
+    assert "older than the data this request was checked against" in doc["result"]
+    assert "run `fgrid data sync` on stale@" in doc["result"]
