@@ -28,9 +28,9 @@ REPO = BENCH.parent
 if str(REPO) not in sys.path:  # the helpers the tests use too (tests/support), for bench/run and each measure alone
     sys.path.insert(0, str(REPO))
 
-from tests.support import processes
-from tests.support.data import SharedDataMissing, shared_data_dir
-from tests.support.servers import RedisServer
+from tests.support import processes  # noqa: E402 - after the sys.path line above
+from tests.support.data import SharedDataMissing, shared_data_dir  # noqa: E402
+from tests.support.servers import RedisServer  # noqa: E402
 
 RESULTS = BENCH / "results"
 PYTHON = sys.executable

@@ -7,6 +7,7 @@ shared Redis on 6379: each Redis a test uses is started on a free port.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,13 @@ PROCESS_FIXTURES = frozenset({"redis_server", "start_worker", "serve", "server",
 #: The xdist group of the tests that keep both cores busy for a while (the bench, a model's training, thousands of
 #: tasks): with ``--dist loadgroup`` they run one after another on one pytest-xdist worker, beside the others.
 HEAVY = "heavy"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # LightGBM's OpenMP threads spin while they wait for work: a model's training beside other busy processes (tests
+    # run in parallel on two cores) took 8 times as long, burning the CPU the other tests needed. Waiting passively
+    # costs a training alone next to nothing. Set before any process (xdist's workers included) is started.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group markers

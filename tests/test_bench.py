@@ -13,7 +13,8 @@ import pytest
 from tests.support import REPO
 from tests.support.data import shared_data_dir
 
-MEASURES = {"data", "compute", "startup", "round_trip", "throughput", "memory", "scale_out"}
+MEASURES = {"data", "compute", "startup", "round_trip", "throughput", "memory", "scale_out", "hosts", "rabbitmq",
+            "backlog", "api"}
 
 
 @pytest.mark.e2e

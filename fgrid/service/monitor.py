@@ -13,6 +13,7 @@ from fgrid.broker import connection, queues, results
 from fgrid.broker.connection import reachable
 from fgrid.broker.queues import Depths
 from fgrid.config import Settings
+from fgrid.recovery import sweep
 from fgrid.recovery.ledger import TaskLedger
 from fgrid.service.operations import add_progress, is_part, task_row
 
@@ -60,7 +61,10 @@ def consumers(settings: Settings, queue: str, timeout: float = config.INSPECT_TI
 def inspect_workers(settings: Settings, timeout: float = config.INSPECT_TIMEOUT) -> list[dict[str, Any]]:
     """Every worker that answers within ``timeout``: queues, pool, concurrency, active and processed counts..."""
     app = get_app(settings)
-    with connection.control(app, timeout) as inspect:
+    # Where workers send recovery heartbeats, they say how many will answer: the broadcast returns when they all
+    # have (a few ms) instead of waiting out ``timeout`` for anyone else. Without heartbeats, wait it out.
+    beating = queues.live_workers(app, sweep.WORKER_TTL)
+    with connection.control(app, timeout, limit=len(beating) if beating else None) as inspect:
         stats = inspect.stats() or {}
     if not stats:
         return []

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Measure 11, RabbitMQ: throughput with RabbitMQ as the broker (a private virtual host on the machine's shared
+RabbitMQ, created and deleted by the measure) and the private Redis as the result store, as README: Scaling out
+recommends. fgrid: ``fgrid worker -c 2`` (quorum queues, publisher confirms); reference: a bare Celery worker on the
+same virtual host and Redis (Celery's defaults: classic queues, no confirms). Each side runs alone, the sides
+alternate, best round per side. Goal: fgrid >= 0.8 x bare, as on Redis. Skipped (a row saying so) where no
+RabbitMQ answers on 127.0.0.1:5672.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _common import Bench, Measure, Row, goal_min, ratio, standalone
+from throughput import GOAL, run_bare, run_fgrid
+
+from tests.support.rabbitmq import SharedVhost, shared_available
+
+
+def one_side(bench: Bench, name: str, n: int, combos: list[dict[str, Any]]) -> dict[str, Any]:
+    from bare_app import make_app
+
+    server = bench.ensure_redis()
+    server.flush()
+    vhost = SharedVhost().create()  # a fresh one per run: no queue left from the other side
+    try:
+        env = bench.base_env(CELERY_BROKER_URL=vhost.url, CELERY_RESULT_BACKEND=server.url)
+        worker = (bench.fgrid_worker if name == "fgrid" else bench.bare_worker)(env)
+        try:
+            if name == "fgrid":
+                settings = bench.settings(env)
+                run_fgrid(settings, combos, 20)
+                return run_fgrid(settings, combos, n)
+            app = make_app(vhost.url, server.url)
+            try:
+                run_bare(app, "bare.noop", 20)
+                return run_bare(app, "bare.noop", n)
+            finally:
+                app.close()
+        finally:
+            worker.stop()
+    finally:
+        vhost.delete()
+
+
+def run(bench: Bench) -> Measure:
+    measure = Measure("rabbitmq")
+    n = bench.n(2000, 300)
+    if not shared_available():
+        measure.add(Row(f"RabbitMQ broker, {n} analyses, -c 2 (tasks/s)", "/s", None, goal=f">= {GOAL}× bare",
+                        note="not available"))
+        return measure
+    rounds = bench.n(2, 1)
+    combos = bench.combos(50)
+    runs: dict[str, list[dict[str, Any]]] = {"bare": [], "fgrid": []}
+    for round_ in range(rounds):
+        for name in ("bare", "fgrid") if round_ % 2 == 0 else ("fgrid", "bare"):
+            runs[name].append(one_side(bench, name, n, combos))
+    best = {k: max(r["tasks_per_s"] for r in v) for k, v in runs.items()}
+    r = ratio(best["fgrid"], best["bare"])
+    measure.add(Row(f"RabbitMQ broker + Redis results, {n} analyses, -c 2 (tasks/s)", "/s", best["fgrid"],
+                    best["bare"], "bare no-op, same broker", r, f">= {GOAL}× bare", goal_min(r, GOAL)))
+    measure.details = {"tasks": n, "rounds": rounds, "runs": runs}
+    return measure
+
+
+if __name__ == "__main__":
+    standalone("rabbitmq", run)
