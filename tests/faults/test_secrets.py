@@ -97,7 +97,7 @@ def test_tls_urls_are_accepted_and_masked(data_dir):
     tls = f"rediss://:{PASSWORD}@127.0.0.1:{free_port()}/0"
     settings = Settings.from_env({"REDIS_URL": tls, "FGRID_DATA_DIR": str(data_dir)})
     conf = celery_config(settings)
-    assert conf["broker_url"] == tls and conf["result_backend"] == tls
+    assert conf["broker_url"] == tls and conf["result_backend"] == f"fgrid.broker.backends:RedisResultStore+{tls}"
     assert conf["broker_use_ssl"]["ssl_cert_reqs"] and conf["redis_backend_use_ssl"]["ssl_cert_reqs"]
     env = base_env(data_dir, REDIS_URL=tls)
     result = run_fgrid(["config", "--json"], env)
