@@ -109,8 +109,14 @@ def percentile(values: Sequence[float], q: float) -> float:
 def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
     """p50, p95, min, max and mean of durations in seconds, as milliseconds."""
     ms = [s * 1000 for s in seconds]
-    return {"n": len(ms), "p50": percentile(ms, 0.5), "p95": percentile(ms, 0.95), "min": min(ms), "max": max(ms),
-            "mean": statistics.fmean(ms)}
+    return {
+        "n": len(ms),
+        "p50": percentile(ms, 0.5),
+        "p95": percentile(ms, 0.95),
+        "min": min(ms),
+        "max": max(ms),
+        "mean": statistics.fmean(ms),
+    }
 
 
 def load_average() -> list[float]:
@@ -138,7 +144,7 @@ class Proc(processes.Process):
 
         for line in self.text().splitlines():
             if needle in line and line.startswith("["):
-                stamp = line[1:line.index(":", 20)]  # "[2026-11-29 15:58:08,127: INFO/..."
+                stamp = line[1 : line.index(":", 20)]  # "[2026-11-29 15:58:08,127: INFO/..."
                 when = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
                 return when - self.started_wall
         return None
@@ -199,6 +205,7 @@ _TICK = os.sysconf("SC_CLK_TCK")
 
 def tree_cpu(pid: int) -> float:
     """CPU seconds used so far by ``pid`` and its descendants (those that exited included, once reaped)."""
+
     def times(p: int, reaped: bool = False) -> float:
         fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         used = int(fields[11]) + int(fields[12])
@@ -287,8 +294,14 @@ class Bench:
         if self.sync_seconds is None:
             env = self.base_env()
             started = time.perf_counter()
-            result = subprocess.run(fgrid_argv("data", "sync", "--from", str(shared_data()), "--json"),
-                                    env=env, capture_output=True, text=True, cwd=REPO, timeout=300)
+            result = subprocess.run(
+                fgrid_argv("data", "sync", "--from", str(shared_data()), "--json"),
+                env=env,
+                capture_output=True,
+                text=True,
+                cwd=REPO,
+                timeout=300,
+            )
             self.sync_seconds = time.perf_counter() - started
             if result.returncode != 0:
                 raise RuntimeError(f"fgrid data sync failed: {result.stderr.strip()[-500:]}")
@@ -316,17 +329,35 @@ class Bench:
 
     def fgrid_worker(self, env: dict[str, str], concurrency: int = 2, wait: bool = True) -> Proc:
         """A real ``fgrid worker -c N`` (fgrid's own flags: every queue, INFO, max 1000 tasks per child)."""
-        proc = Proc(fgrid_argv("worker", "-n", f"fgrid{self._workers}@%h", "-c", str(concurrency)),
-                    env, self._log("fgrid-worker"))
+        proc = Proc(
+            fgrid_argv("worker", "-n", f"fgrid{self._workers}@%h", "-c", str(concurrency)),
+            env,
+            self._log("fgrid-worker"),
+        )
         if wait:
             proc.wait_for_log(" ready.")
         return proc
 
     def bare_worker(self, env: dict[str, str], concurrency: int = 2, wait: bool = True) -> Proc:
         """A bare Celery worker on bench/bare_app.py, with the same flags as fgrid's worker."""
-        proc = Proc([PYTHON, "-m", "celery", "-A", "bare_app", "worker", *WORKER_FLAGS, "-n",
-                     f"bare{self._workers}@%h", "-c", str(concurrency)], env, self._log("bare-worker"),
-                    cwd=BENCH)
+        proc = Proc(
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "bare_app",
+                "worker",
+                *WORKER_FLAGS,
+                "-n",
+                f"bare{self._workers}@%h",
+                "-c",
+                str(concurrency),
+            ],
+            env,
+            self._log("bare-worker"),
+            cwd=BENCH,
+        )
         if wait:
             proc.wait_for_log(" ready.")
         return proc
@@ -345,31 +376,44 @@ class Bench:
 def real_combos(data_dir: Path, n: int = 50, season: int | None = None) -> list[dict[str, Any]]:
     import polars as pl
 
-    from fgrid.service import resolve
     from fgrid.analysis import data
     from fgrid.config import Settings
+    from fgrid.service import resolve
 
     settings = Settings.from_env({"FGRID_DATA_DIR": str(data_dir)})
     ds = data.load(settings.nfl_dir)
     stats = ds.stats
     season = season or int(stats["season"].max())
-    rows = (stats.filter((pl.col("season") == season) & pl.col("position").is_in(["QB", "RB", "WR", "TE"])
-                         & pl.col("opponent").is_not_null() & (pl.col("week") <= 18))
-            .select("player_id", "position", "opponent", "season", "week")
-            .sort("player_id", "week"))
+    rows = (
+        stats.filter(
+            (pl.col("season") == season)
+            & pl.col("position").is_in(["QB", "RB", "WR", "TE"])
+            & pl.col("opponent").is_not_null()
+            & (pl.col("week") <= 18)
+        )
+        .select("player_id", "position", "opponent", "season", "week")
+        .sort("player_id", "week")
+    )
     # Spread the picks over positions and weeks, deterministically: the same n requests in every run.
     per_pos = {pos: rows.filter(pl.col("position") == pos) for pos in ("QB", "RB", "WR", "TE")}
     picks: list[dict[str, Any]] = []
     i = 0
     while len(picks) < n:
-        for pos, frame in per_pos.items():
+        for _pos, frame in per_pos.items():
             if len(picks) >= n:
                 break
             row = frame.row((i * 7919 + len(picks) * 104729) % frame.height, named=True)
             try:
-                picks.append(resolve.analyze_request(settings, player=row["player_id"], opponent=row["opponent"],
-                                                    season=row["season"], week=row["week"]))
-            except Exception:  # noqa: BLE001 - a row the engine does not cover (e.g. a player traded that week)
+                picks.append(
+                    resolve.analyze_request(
+                        settings,
+                        player=row["player_id"],
+                        opponent=row["opponent"],
+                        season=row["season"],
+                        week=row["week"],
+                    )
+                )
+            except Exception:
                 continue
         i += 1
         if i > 50 * n:
@@ -400,20 +444,37 @@ def table(measures: Sequence[Measure], title: str = "fgrid bench"):
     from rich.text import Text
 
     tab = Table(title=title, title_justify="left")
-    for name, justify in (("measure", "left"), ("fgrid", "right"), ("reference", "right"), ("ratio", "right"),
-                          ("goal", "left"), ("pass", "center")):
+    for name, justify in (
+        ("measure", "left"),
+        ("fgrid", "right"),
+        ("reference", "right"),
+        ("ratio", "right"),
+        ("goal", "left"),
+        ("pass", "center"),
+    ):
         tab.add_column(name, justify=justify, overflow="fold")
     for measure in measures:
         if measure.error:
-            tab.add_row(Text(measure.name), Text("error"), Text(""), Text(""), Text(measure.error[:80]),
-                        Text("ERROR", style="bold red"))
+            tab.add_row(
+                Text(measure.name),
+                Text("error"),
+                Text(""),
+                Text(""),
+                Text(measure.error[:80]),
+                Text("ERROR", style="bold red"),
+            )
         for row in measure.rows:
             ref = fmt(row.reference, row.unit) if row.reference is not None else ""
             if row.reference_name:
                 ref = f"{ref} ({row.reference_name})" if ref else row.reference_name
             value = fmt(row.fgrid, row.unit) if row.fgrid is not None else (row.note or "not available")
-            verdict = (Text("yes", style="green") if row.passed else Text("NO", style="bold red")
-                       if row.passed is False else Text("n/a" if row.goal else "info", style="dim"))
+            verdict = (
+                Text("yes", style="green")
+                if row.passed
+                else Text("NO", style="bold red")
+                if row.passed is False
+                else Text("n/a" if row.goal else "info", style="dim")
+            )
             tab.add_row(Text(row.measure), Text(value), Text(ref), Text(fmt(row.ratio, "×")), Text(row.goal), verdict)
     return tab
 
@@ -422,7 +483,8 @@ def print_table(measures: Sequence[Measure], title: str = "fgrid bench") -> None
     from rich.console import Console
 
     Console(highlight=False, markup=False, emoji=False, width=max(shutil.get_terminal_size().columns, 150)).print(
-        table(measures, title))
+        table(measures, title)
+    )
 
 
 def to_json(measures: Sequence[Measure], started: float, quick: bool) -> dict[str, Any]:
@@ -432,10 +494,22 @@ def to_json(measures: Sequence[Measure], started: float, quick: bool) -> dict[st
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "seconds": round(time.time() - started, 1),
         "quick": quick,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "celery": celery.__version__,
-                    "platform": platform.platform(), "load_average_end": load_average()},
-        "measures": {m.name: {"rows": [asdict(r) for r in m.rows], "details": m.details,
-                              "seconds": round(m.seconds, 1), "error": m.error} for m in measures},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "celery": celery.__version__,
+            "platform": platform.platform(),
+            "load_average_end": load_average(),
+        },
+        "measures": {
+            m.name: {
+                "rows": [asdict(r) for r in m.rows],
+                "details": m.details,
+                "seconds": round(m.seconds, 1),
+                "error": m.error,
+            }
+            for m in measures
+        },
     }
 
 
@@ -453,7 +527,7 @@ def run_measure(name: str, func: Callable[[Bench], Measure], bench: Bench) -> Me
     started = time.perf_counter()
     try:
         measure = func(bench)
-    except Exception as exc:  # noqa: BLE001 - report it in the table and the JSON, then go on
+    except Exception as exc:
         measure = Measure(name, error=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
         measure.details["traceback"] = traceback.format_exc()
         sys.stderr.write(measure.details["traceback"])

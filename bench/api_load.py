@@ -66,14 +66,22 @@ class Result:
 
     def figures(self) -> dict[str, Any]:
         ms = [x * 1000 for x in self.latencies]
-        return {"n": len(ms), "rps": self.rps, "p50_ms": percentile(ms, 0.5), "p99_ms": percentile(ms, 0.99),
-                "max_ms": max(ms), "statuses": {str(k): v for k, v in self.statuses.items()}}
+        return {
+            "n": len(ms),
+            "rps": self.rps,
+            "p50_ms": percentile(ms, 0.5),
+            "p99_ms": percentile(ms, 0.99),
+            "max_ms": max(ms),
+            "statuses": {str(k): v for k, v in self.statuses.items()},
+        }
 
 
 def post(path: str, body: dict[str, Any]) -> bytes:
     data = json.dumps(body).encode()
-    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(data)}\r\n\r\n").encode() + data
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n"
+    ).encode() + data
 
 
 def get(path: str) -> bytes:
@@ -85,8 +93,9 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     code = int(lines[0].split()[1])
-    length = next((int(v) for k, _, v in (line.partition(b":") for line in lines[1:]) if k.lower() ==
-                   b"content-length"), 0)
+    length = next(
+        (int(v) for k, _, v in (line.partition(b":") for line in lines[1:]) if k.lower() == b"content-length"), 0
+    )
     return code, await reader.readexactly(length)
 
 
@@ -117,8 +126,9 @@ async def _load(port: int, requests: list[bytes], total: int, rate: float | None
     return out
 
 
-def load(port: int, requests: list[bytes], total: int, rate: float | None = None,
-         keep: list[bytes] | None = None) -> Result:
+def load(
+    port: int, requests: list[bytes], total: int, rate: float | None = None, keep: list[bytes] | None = None
+) -> Result:
     return asyncio.run(_load(port, requests, total, rate, keep))
 
 
@@ -133,8 +143,21 @@ class Server:
             argv = fgrid_argv("serve", "--workers", "2", "--port", str(self.port), "--log-level", "warning")
             self.proc = Proc(argv, env, log)
         else:
-            argv = [PYTHON, "-m", "uvicorn", "--factory", "bare_api:create", "--workers", "2", "--host", "127.0.0.1",
-                    "--port", str(self.port), "--log-level", "warning"]
+            argv = [
+                PYTHON,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "bare_api:create",
+                "--workers",
+                "2",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ]
             self.proc = Proc(argv, env, log, cwd=BENCH)
         self.posts: list[bytes] = []
         self.gets: list[bytes] = []
@@ -167,11 +190,15 @@ def run(bench: Bench) -> Measure:
     server = bench.ensure_redis()
     server.flush()
     base = server.url.rsplit("/", 1)[0]
-    envs = {"fgrid": bench.base_env(CELERY_BROKER_URL=f"{base}/0", CELERY_RESULT_BACKEND=f"{base}/0"),
-            "bare": bench.base_env(CELERY_BROKER_URL=f"{base}/1", CELERY_RESULT_BACKEND=f"{base}/1")}
+    envs = {
+        "fgrid": bench.base_env(CELERY_BROKER_URL=f"{base}/0", CELERY_RESULT_BACKEND=f"{base}/0"),
+        "bare": bench.base_env(CELERY_BROKER_URL=f"{base}/1", CELERY_RESULT_BACKEND=f"{base}/1"),
+    }
     sides = {name: Server(bench, name, env) for name, env in envs.items()}
-    bodies = [{"player_id": c["player"], "opponent_id": c["opponent"], "season": c["season"], "week": c["week"]}
-              for c in combos]
+    bodies = [
+        {"player_id": c["player"], "opponent_id": c["opponent"], "season": c["season"], "week": c["week"]}
+        for c in combos
+    ]
     details: dict[str, Any] = {"concurrency": CONCURRENCY, "per_run": per_run}
     sent = 0
     for side in sides.values():
@@ -238,28 +265,73 @@ def run(bench: Bench) -> Measure:
     memory_end = fgrid.memory()
     for side in sides.values():
         side.proc.stop()
-    details.update(best=best, at_rate=at_rate, errors=errors, fgrid_requests=sent,
-                   memory_start=memory_start, memory_end=memory_end)
+    details.update(
+        best=best, at_rate=at_rate, errors=errors, fgrid_requests=sent, memory_start=memory_start, memory_end=memory_end
+    )
     measure.details = details
 
     for kind, label in (("post", "POST /api/tasks/analyze-player"), ("get", "GET /api/tasks/status")):
         f, b = best[f"fgrid {kind}"], best[f"bare {kind}"]
         r = ratio(f["rps"], b["rps"])
-        measure.add(Row(f"{label}, {CONCURRENCY} connections (requests/s)", "/s", f["rps"], b["rps"],
-                        "bare FastAPI + send_task", r, f">= {GOAL_RPS}× bare", goal_min(r, GOAL_RPS)))
+        measure.add(
+            Row(
+                f"{label}, {CONCURRENCY} connections (requests/s)",
+                "/s",
+                f["rps"],
+                b["rps"],
+                "bare FastAPI + send_task",
+                r,
+                f">= {GOAL_RPS}× bare",
+                goal_min(r, GOAL_RPS),
+            )
+        )
         fr, br = at_rate[f"fgrid {kind}"], at_rate[f"bare {kind}"]
-        measure.add(Row(f"  p99 at {fr['rate']:,.0f} requests/s (0.7× bare's) (ms)", "ms", fr["p99_ms"],
-                        br["p99_ms"], "bare, same rate", ratio(fr["p99_ms"], br["p99_ms"]),
-                        f"<= {GOAL_P99_MS:g} ms", goal_max(fr["p99_ms"], GOAL_P99_MS)))
-        measure.add(Row("  p50 as fast as answered (ms)", "ms", f["p50_ms"], b["p50_ms"], "bare",
-                        ratio(f["p50_ms"], b["p50_ms"])))
+        measure.add(
+            Row(
+                f"  p99 at {fr['rate']:,.0f} requests/s (0.7× bare's) (ms)",
+                "ms",
+                fr["p99_ms"],
+                br["p99_ms"],
+                "bare, same rate",
+                ratio(fr["p99_ms"], br["p99_ms"]),
+                f"<= {GOAL_P99_MS:g} ms",
+                goal_max(fr["p99_ms"], GOAL_P99_MS),
+            )
+        )
+        measure.add(
+            Row(
+                "  p50 as fast as answered (ms)",
+                "ms",
+                f["p50_ms"],
+                b["p50_ms"],
+                "bare",
+                ratio(f["p50_ms"], b["p50_ms"]),
+            )
+        )
     bad = sum(n for code, n in errors["fgrid"].items() if not code.startswith("2"))
-    measure.add(Row(f"error responses of {sent:,} requests", "", bad or None, goal="0", passed=bad == 0,
-                    note="0" if not bad else json.dumps(errors["fgrid"])))
+    measure.add(
+        Row(
+            f"error responses of {sent:,} requests",
+            "",
+            bad or None,
+            goal="0",
+            passed=bad == 0,
+            note="0" if not bad else json.dumps(errors["fgrid"]),
+        )
+    )
     growth = ratio(memory_end - memory_start, memory_start)
-    measure.add(Row(f"  fgrid serve --workers 2, PSS after {sent:,} requests (MiB)", "MiB", memory_end / 2**20,
-                    memory_start / 2**20, f"after {2 * WARM_UP:,}", ratio(memory_end, memory_start),
-                    f"growth <= {GOAL_GROWTH:.0%}", goal_max(growth, GOAL_GROWTH)))
+    measure.add(
+        Row(
+            f"  fgrid serve --workers 2, PSS after {sent:,} requests (MiB)",
+            "MiB",
+            memory_end / 2**20,
+            memory_start / 2**20,
+            f"after {2 * WARM_UP:,}",
+            ratio(memory_end, memory_start),
+            f"growth <= {GOAL_GROWTH:.0%}",
+            goal_max(growth, GOAL_GROWTH),
+        )
+    )
     return measure
 
 

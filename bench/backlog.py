@@ -93,10 +93,10 @@ def expected_results(bench: Bench, combos: list[dict[str, Any]]) -> list[Any]:
     ds = data.load(bench.settings(bench.base_env()).nfl_dir)
     out = []
     for c in combos:
-        args = validation.analyze_args(c["player"], c["opponent"], c.get("location"), c.get("season"), c.get("week"),
-                                       c.get("scoring", "ppr"))
-        out.append(json.loads(json.dumps(matchup.analyze(ds, **args, what_if=c.get("what_if") is True),
-                                         default=str)))
+        args = validation.analyze_args(
+            c["player"], c["opponent"], c.get("location"), c.get("season"), c.get("week"), c.get("scoring", "ppr")
+        )
+        out.append(json.loads(json.dumps(matchup.analyze(ds, **args, what_if=c.get("what_if") is True), default=str)))
     return out
 
 
@@ -107,7 +107,7 @@ def check_results(app: Any, ids: list[str], combos: list[dict[str, Any]], expect
     states: dict[str, int] = {}
     wrong = 0
     for start in range(0, len(ids), 5000):
-        chunk = ids[start:start + 5000]
+        chunk = ids[start : start + 5000]
         metas = results.metas(app, chunk)
         for i, task_id in enumerate(chunk, start):
             meta = metas[task_id]
@@ -219,7 +219,8 @@ def run(bench: Bench) -> Measure:
         bare_worker.stop()
         b2 = used_memory(client)
         details["memory"] = {
-            "fgrid_queued_bytes": (m1 - m0) / n_memory, "bare_queued_bytes": (b1 - m1) / n_memory,
+            "fgrid_queued_bytes": (m1 - m0) / n_memory,
+            "bare_queued_bytes": (b1 - m1) / n_memory,
             # m2 still counts bare's queued messages; b2 has bare's results instead of them.
             "fgrid_stored_bytes": (m2 - m0 - (b1 - m1)) / n_memory,
             "bare_stored_bytes": (b2 - m2 + (b1 - m1)) / n_memory,
@@ -242,8 +243,11 @@ def run(bench: Bench) -> Measure:
         details["reads_large"] = time_reads(settings, ids[-1])
         worker.stop()
         census = ttl_census(client)
-        details["ttl"] = {**census, "without_ttl": census["without_ttl"][:20], "bare_without_ttl": bare_ttl[
-            "without_ttl"][:20]}
+        details["ttl"] = {
+            **census,
+            "without_ttl": census["without_ttl"][:20],
+            "bare_without_ttl": bare_ttl["without_ttl"][:20],
+        }
         info = client.info("memory")
         details["redis_peak_bytes"] = int(info["used_memory_peak"])
         details["redis_end_bytes"] = int(info["used_memory"])
@@ -254,37 +258,101 @@ def run(bench: Bench) -> Measure:
 
     sub = details["submit"]
     r = ratio(sub["fgrid_per_s"], sub["bare_per_s"])
-    measure.add(Row(f"submit rate, one client, {n_rate:,} tasks, no worker (tasks/s)", "/s", sub["fgrid_per_s"],
-                    sub["bare_per_s"], "bare send_task, same kwargs", r, f">= {GOAL_SUBMIT}× bare",
-                    goal_min(r, GOAL_SUBMIT)))
+    measure.add(
+        Row(
+            f"submit rate, one client, {n_rate:,} tasks, no worker (tasks/s)",
+            "/s",
+            sub["fgrid_per_s"],
+            sub["bare_per_s"],
+            "bare send_task, same kwargs",
+            r,
+            f">= {GOAL_SUBMIT}× bare",
+            goal_min(r, GOAL_SUBMIT),
+        )
+    )
     mem = details["memory"]
     f, b = mem["fgrid_queued_bytes"], mem["bare_queued_bytes"]
-    measure.add(Row("Redis memory per queued task (bytes)", "B", f, b, "bare no-op message", ratio(f, b),
-                    f"<= {GOAL_BYTES} B", goal_max(f, GOAL_BYTES)))
+    measure.add(
+        Row(
+            "Redis memory per queued task (bytes)",
+            "B",
+            f,
+            b,
+            "bare no-op message",
+            ratio(f, b),
+            f"<= {GOAL_BYTES} B",
+            goal_max(f, GOAL_BYTES),
+        )
+    )
     # A stored result holds the analysis itself (a few KiB of JSON): the goal bounds what fgrid adds to it.
     f, b = mem["fgrid_stored_bytes"], mem["bare_stored_bytes"]
     payload = details["result_json_bytes"]
-    measure.add(Row(f"Redis memory per stored result (bytes; the analysis is {payload:,.0f} B of JSON)", "B", f, b,
-                    "bare no-op result", ratio(f, b), f"<= result + {GOAL_BYTES} B",
-                    goal_max(f - payload, GOAL_BYTES)))
+    measure.add(
+        Row(
+            f"Redis memory per stored result (bytes; the analysis is {payload:,.0f} B of JSON)",
+            "B",
+            f,
+            b,
+            "bare no-op result",
+            ratio(f, b),
+            f"<= result + {GOAL_BYTES} B",
+            goal_max(f - payload, GOAL_BYTES),
+        )
+    )
     ok = check["states"].get("SUCCESS", 0)
     lost = n - ok
-    measure.add(Row(f"backlog of {n:,} analyses with a worker -c 2: succeeded", "", ok, n, "submitted",
-                    ratio(ok, n), "none lost", lost == 0, note=json.dumps(check["states"])))
-    measure.add(Row("  results different from the same analysis in-process", "", check["wrong"] or None,
-                    goal="0", passed=check["wrong"] == 0, note="0"))
+    measure.add(
+        Row(
+            f"backlog of {n:,} analyses with a worker -c 2: succeeded",
+            "",
+            ok,
+            n,
+            "submitted",
+            ratio(ok, n),
+            "none lost",
+            lost == 0,
+            note=json.dumps(check["states"]),
+        )
+    )
+    measure.add(
+        Row(
+            "  results different from the same analysis in-process",
+            "",
+            check["wrong"] or None,
+            goal="0",
+            passed=check["wrong"] == 0,
+            note="0",
+        )
+    )
     per_task_forever = per_task(census["without_ttl"])
-    measure.add(Row("  Redis keys without a TTL, per task (of all keys)", "", len(per_task_forever) or None,
-                    census["keys"], "keys", goal="0", passed=not per_task_forever,
-                    note=f"0 (kombu's own: {len(census['without_ttl'])})"))
-    measure.add(Row("  submit rate while the worker ran (tasks/s)", "/s", details["backlog_submit_per_s"],
-                    note="—"))
+    measure.add(
+        Row(
+            "  Redis keys without a TTL, per task (of all keys)",
+            "",
+            len(per_task_forever) or None,
+            census["keys"],
+            "keys",
+            goal="0",
+            passed=not per_task_forever,
+            note=f"0 (kombu's own: {len(census['without_ttl'])})",
+        )
+    )
+    measure.add(Row("  submit rate while the worker ran (tasks/s)", "/s", details["backlog_submit_per_s"], note="—"))
     measure.add(Row("  Redis peak memory (MiB)", "MiB", details["redis_peak_bytes"] / 2**20))
     small, large = details["reads_small"], details["reads_large"]
     for name in ("tasks", "queues", "status", "status by prefix", "top"):
-        measure.add(Row(f"  `fgrid {name}` with {n:,} records (ms)", "ms", large[name], small[name],
-                        f"{n_memory:,} records", ratio(large[name], small[name]), f"<= {GOAL_READ_MS:g} ms",
-                        goal_max(large[name], GOAL_READ_MS)))
+        measure.add(
+            Row(
+                f"  `fgrid {name}` with {n:,} records (ms)",
+                "ms",
+                large[name],
+                small[name],
+                f"{n_memory:,} records",
+                ratio(large[name], small[name]),
+                f"<= {GOAL_READ_MS:g} ms",
+                goal_max(large[name], GOAL_READ_MS),
+            )
+        )
     measure.details = details
     return measure
 

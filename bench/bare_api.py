@@ -32,8 +32,14 @@ def create() -> FastAPI:
     # Plain functions, as fgrid's routes are: Starlette runs them on its thread pool.
     @api.post("/api/tasks/analyze-player", status_code=202)
     def analyze_player(body: Analyze) -> dict[str, Any]:
-        kwargs = {"player": body.player_id, "opponent": body.opponent_id, "location": body.location,
-                  "season": body.season, "week": body.week, "scoring": body.scoring}
+        kwargs = {
+            "player": body.player_id,
+            "opponent": body.opponent_id,
+            "location": body.location,
+            "season": body.season,
+            "week": body.week,
+            "scoring": body.scoring,
+        }
         result = celery.send_task("fgrid.analyze_player", kwargs=kwargs)
         return {"task_id": result.id, "status": "queued"}
 
@@ -41,7 +47,12 @@ def create() -> FastAPI:
     def status(task_id: str) -> dict[str, Any]:
         result = celery.AsyncResult(task_id)
         state = result.state
-        return {"task_id": task_id, "status": state, "ready": state in ("SUCCESS", "FAILURE", "REVOKED"),
-                "successful": state == "SUCCESS", "result": result.result if state == "SUCCESS" else None}
+        return {
+            "task_id": task_id,
+            "status": state,
+            "ready": state in ("SUCCESS", "FAILURE", "REVOKED"),
+            "successful": state == "SUCCESS",
+            "result": result.result if state == "SUCCESS" else None,
+        }
 
     return api

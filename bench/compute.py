@@ -46,10 +46,13 @@ def week_pairs(ds: Any, n: int = 10) -> tuple[list[tuple[str, str]], int, int]:
     stats = ds.stats
     season = int(stats["season"].max())
     week = 10
-    rows = (stats.filter((pl.col("season") == season) & (pl.col("week") == week)
-                         & pl.col("position").is_in(["QB", "RB", "WR", "TE"]))
-            .sort("fantasy_points_ppr", descending=True)
-            .select("player_id", "opponent"))
+    rows = (
+        stats.filter(
+            (pl.col("season") == season) & (pl.col("week") == week) & pl.col("position").is_in(["QB", "RB", "WR", "TE"])
+        )
+        .sort("fantasy_points_ppr", descending=True)
+        .select("player_id", "opponent")
+    )
     pairs = [(r[0], r[1]) for r in rows.head(n).iter_rows()]
     return pairs, season, week
 
@@ -66,26 +69,59 @@ def run(bench: Bench) -> Measure:
 
     calls = [(ds, c["player"], c["opponent"], c["location"], c["season"], c["week"], c["scoring"]) for c in combos]
     one = summary_ms(timings(matchup.analyze, calls, bench.n(5000, 1000)))
-    measure.add(Row("analysis, in-process, p50 (ms)", "ms", one["p50"], goal=f"<= {GOAL_P50_MS} ms",
-                    passed=goal_max(one["p50"], GOAL_P50_MS)))
-    measure.add(Row("analysis, in-process, p95 (ms)", "ms", one["p95"], goal=f"<= {GOAL_P95_MS} ms",
-                    passed=goal_max(one["p95"], GOAL_P95_MS)))
+    measure.add(
+        Row(
+            "analysis, in-process, p50 (ms)",
+            "ms",
+            one["p50"],
+            goal=f"<= {GOAL_P50_MS} ms",
+            passed=goal_max(one["p50"], GOAL_P50_MS),
+        )
+    )
+    measure.add(
+        Row(
+            "analysis, in-process, p95 (ms)",
+            "ms",
+            one["p95"],
+            goal=f"<= {GOAL_P95_MS} ms",
+            passed=goal_max(one["p95"], GOAL_P95_MS),
+        )
+    )
 
     pairs, season, week = week_pairs(ds)
     cmp = summary_ms(timings(compare.compare, [(ds, pairs, season, week)], bench.n(300, 60), warm_up=3))
-    measure.add(Row(f"compare of {len(pairs)}, in-process, p50 (ms)", "ms", cmp["p50"],
-                    goal=f"<= {GOAL_COMPARE_MS:g} ms", passed=goal_max(cmp["p50"], GOAL_COMPARE_MS)))
+    measure.add(
+        Row(
+            f"compare of {len(pairs)}, in-process, p50 (ms)",
+            "ms",
+            cmp["p50"],
+            goal=f"<= {GOAL_COMPARE_MS:g} ms",
+            passed=goal_max(cmp["p50"], GOAL_COMPARE_MS),
+        )
+    )
 
     predict = predict_timings(bench, ds, combos)
     if predict.get("p50") is None:
         note = "skipped (--quick)" if bench.quick and "quick" in predict.get("reason", "") else "not available"
-        measure.add(Row("ai predict, in-process, p50 (ms)", "ms", None, goal=f"<= {GOAL_PREDICT_MS:g} ms",
-                        note=note))
+        measure.add(Row("ai predict, in-process, p50 (ms)", "ms", None, goal=f"<= {GOAL_PREDICT_MS:g} ms", note=note))
     else:
-        measure.add(Row("ai predict, in-process, p50 (ms)", "ms", predict["p50"], goal=f"<= {GOAL_PREDICT_MS:g} ms",
-                        passed=goal_max(predict["p50"], GOAL_PREDICT_MS)))
-    measure.details = {"analysis_ms": one, "compare_ms": cmp, "compare_pairs": pairs, "compare_game": [season, week],
-                       "predict_ms": predict, "requests": combos}
+        measure.add(
+            Row(
+                "ai predict, in-process, p50 (ms)",
+                "ms",
+                predict["p50"],
+                goal=f"<= {GOAL_PREDICT_MS:g} ms",
+                passed=goal_max(predict["p50"], GOAL_PREDICT_MS),
+            )
+        )
+    measure.details = {
+        "analysis_ms": one,
+        "compare_ms": cmp,
+        "compare_pairs": pairs,
+        "compare_game": [season, week],
+        "predict_ms": predict,
+        "requests": combos,
+    }
     return measure
 
 
@@ -104,8 +140,9 @@ def predict_timings(bench: Bench, ds: Any, combos: list[dict[str, Any]]) -> dict
     started = time.perf_counter()
     trained = model.train(ds, [season])
     train_s = time.perf_counter() - started
-    calls = [(trained, ds, c["player"], c["opponent"], c["location"], c["season"], c["week"], c["scoring"])
-             for c in combos]
+    calls = [
+        (trained, ds, c["player"], c["opponent"], c["location"], c["season"], c["week"], c["scoring"]) for c in combos
+    ]
     figures = summary_ms(timings(model.predict, calls, 500, warm_up=len(calls)))
     return {**figures, "trained_on": [season], "train_s": train_s}
 

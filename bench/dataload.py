@@ -39,8 +39,15 @@ def run(bench: Bench) -> Measure:
     request = bench.combos(1)[0]
     probes = []
     for _ in range(bench.n(3, 1)):
-        out = subprocess.run([PYTHON, "-c", PROBE, str(data_dir / "nfl"), json.dumps(request)], env=bench.base_env(),
-                             capture_output=True, text=True, check=True, cwd=REPO, timeout=300)
+        out = subprocess.run(
+            [PYTHON, "-c", PROBE, str(data_dir / "nfl"), json.dumps(request)],
+            env=bench.base_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO,
+            timeout=300,
+        )
         probes.append(json.loads(out.stdout.strip().splitlines()[-1]))
     med = {k: statistics.median(p[k] for p in probes) for k in probes[0]}
     cold = med["import_s"] + med["load_s"] + med["first_analysis_s"]

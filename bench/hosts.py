@@ -56,12 +56,27 @@ def run(bench: Bench) -> Measure:
             runs[name].append(one_side(bench, name, n, combos))
     best = {k: max(v, key=lambda r: r["tasks_per_s"]) for k, v in runs.items()}
     r = ratio(best["fgrid"]["tasks_per_s"], best["bare"]["tasks_per_s"])
-    measure.add(Row(f"{HOSTS} worker hosts (-c 1 each, own data), {n} analyses (tasks/s)", "/s",
-                    best["fgrid"]["tasks_per_s"], best["bare"]["tasks_per_s"], "bare no-op, 2 hosts", r,
-                    f">= {GOAL}× bare", goal_min(r, GOAL)))
-    measure.add(Row("  tasks per host (warm-up included)", "", None,
-                    note=f"fgrid {' / '.join(map(str, best['fgrid']['shares']))}; "
-                         f"bare {' / '.join(map(str, best['bare']['shares']))}"))
+    measure.add(
+        Row(
+            f"{HOSTS} worker hosts (-c 1 each, own data), {n} analyses (tasks/s)",
+            "/s",
+            best["fgrid"]["tasks_per_s"],
+            best["bare"]["tasks_per_s"],
+            "bare no-op, 2 hosts",
+            r,
+            f">= {GOAL}× bare",
+            goal_min(r, GOAL),
+        )
+    )
+    measure.add(
+        Row(
+            "  tasks per host (warm-up included)",
+            "",
+            None,
+            note=f"fgrid {' / '.join(map(str, best['fgrid']['shares']))}; "
+            f"bare {' / '.join(map(str, best['bare']['shares']))}",
+        )
+    )
     measure.details = {"tasks": n, "rounds": rounds, "runs": runs}
     return measure
 

@@ -51,13 +51,28 @@ def run(bench: Bench) -> Measure:
     worker.stop()
 
     extra = (fgrid["total"] - bare["total"]) / MiB
-    measure.add(Row(f"idle worker -c 2, PSS main + children (MiB; {extra:+.0f} MiB)", "MiB", fgrid["total"] / MiB,
-                    bare["total"] / MiB, "bare worker", ratio(fgrid["total"], bare["total"]),
-                    f"<= bare + {GOAL_EXTRA_MIB:g} MiB", goal_max(extra, GOAL_EXTRA_MIB)))
-    measure.add(Row("  of which the main process (MiB)", "MiB", fgrid["main"] / MiB, bare["main"] / MiB,
-                    "bare worker"))
-    measure.add(Row("  of which each pool process (MiB)", "MiB", max(fgrid["children"], default=0) / MiB,
-                    max(bare["children"], default=0) / MiB, "bare worker"))
+    measure.add(
+        Row(
+            f"idle worker -c 2, PSS main + children (MiB; {extra:+.0f} MiB)",
+            "MiB",
+            fgrid["total"] / MiB,
+            bare["total"] / MiB,
+            "bare worker",
+            ratio(fgrid["total"], bare["total"]),
+            f"<= bare + {GOAL_EXTRA_MIB:g} MiB",
+            goal_max(extra, GOAL_EXTRA_MIB),
+        )
+    )
+    measure.add(Row("  of which the main process (MiB)", "MiB", fgrid["main"] / MiB, bare["main"] / MiB, "bare worker"))
+    measure.add(
+        Row(
+            "  of which each pool process (MiB)",
+            "MiB",
+            max(fgrid["children"], default=0) / MiB,
+            max(bare["children"], default=0) / MiB,
+            "bare worker",
+        )
+    )
     measure.details = {"fgrid_bytes": fgrid, "bare_bytes": bare, "extra_mib": extra}
     return measure
 

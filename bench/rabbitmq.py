@@ -47,8 +47,15 @@ def run(bench: Bench) -> Measure:
     measure = Measure("rabbitmq")
     n = bench.n(2000, 300)
     if not shared_available():
-        measure.add(Row(f"RabbitMQ broker, {n} analyses, -c 2 (tasks/s)", "/s", None, goal=f">= {GOAL}× bare",
-                        note="not available"))
+        measure.add(
+            Row(
+                f"RabbitMQ broker, {n} analyses, -c 2 (tasks/s)",
+                "/s",
+                None,
+                goal=f">= {GOAL}× bare",
+                note="not available",
+            )
+        )
         return measure
     rounds = bench.n(2, 1)
     combos = bench.combos(50)
@@ -58,8 +65,18 @@ def run(bench: Bench) -> Measure:
             runs[name].append(one_side(bench, name, n, combos))
     best = {k: max(r["tasks_per_s"] for r in v) for k, v in runs.items()}
     r = ratio(best["fgrid"], best["bare"])
-    measure.add(Row(f"RabbitMQ broker + Redis results, {n} analyses, -c 2 (tasks/s)", "/s", best["fgrid"],
-                    best["bare"], "bare no-op, same broker", r, f">= {GOAL}× bare", goal_min(r, GOAL)))
+    measure.add(
+        Row(
+            f"RabbitMQ broker + Redis results, {n} analyses, -c 2 (tasks/s)",
+            "/s",
+            best["fgrid"],
+            best["bare"],
+            "bare no-op, same broker",
+            r,
+            f">= {GOAL}× bare",
+            goal_min(r, GOAL),
+        )
+    )
     measure.details = {"tasks": n, "rounds": rounds, "runs": runs}
     return measure
 

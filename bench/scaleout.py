@@ -27,8 +27,9 @@ def backtest_once(settings: Any, season: int, weeks: list[int]) -> tuple[float, 
     from fgrid.service import lifecycle
 
     started = time.perf_counter()
-    task_id = lifecycle.submit(settings, config.TASK_BACKTEST,
-                            {"season": season, "weeks": weeks, "scoring": "ppr", "refit": True})
+    task_id = lifecycle.submit(
+        settings, config.TASK_BACKTEST, {"season": season, "weeks": weeks, "scoring": "ppr", "refit": True}
+    )
     info = lifecycle.wait(settings, task_id, timeout=600)
     elapsed = time.perf_counter() - started
     if info["state"] != "SUCCESS":
@@ -54,8 +55,13 @@ def week_costs(bench: Bench) -> dict[str, Any]:
         started = time.perf_counter()
         backtest.run_week(ds, season, week, "ppr", refit=True)
         costs.append(time.perf_counter() - started)
-    return {"season": season, "weeks": weeks, "timed_weeks": timed, "week_ms": [round(c * 1000, 1) for c in costs],
-            "median_week_ms": statistics.median(costs) * 1000}
+    return {
+        "season": season,
+        "weeks": weeks,
+        "timed_weeks": timed,
+        "week_ms": [round(c * 1000, 1) for c in costs],
+        "median_week_ms": statistics.median(costs) * 1000,
+    }
 
 
 def run(bench: Bench) -> Measure:
@@ -83,10 +89,17 @@ def run(bench: Bench) -> Measure:
     label = f"refit backtest {season}, {span}: {len(weeks)} week tasks, -c 2 vs -c 1 (s; ratio = speed-up)"
     measure.add(Row(label, "s", two, one, "-c 1", speedup, f">= {GOAL}× faster", goal_min(speedup, GOAL)))
     timed = ", ".join(f"{w}: {ms:.0f}" for w, ms in zip(costs["timed_weeks"], costs["week_ms"], strict=True))
-    measure.add(Row("  one week's work (refit), in-process, median (ms)", "ms", costs["median_week_ms"],
-                    note=f"week {timed} ms"))
-    measure.details = {"runs_s": {str(k): v for k, v in runs.items()}, "weeks": weeks, "rows": rows,
-                       "week_costs": costs}
+    measure.add(
+        Row(
+            "  one week's work (refit), in-process, median (ms)", "ms", costs["median_week_ms"], note=f"week {timed} ms"
+        )
+    )
+    measure.details = {
+        "runs_s": {str(k): v for k, v in runs.items()},
+        "weeks": weeks,
+        "rows": rows,
+        "week_costs": costs,
+    }
     return measure
 
 

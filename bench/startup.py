@@ -51,8 +51,15 @@ def by_hand(cmds: dict[str, list[str]], env: dict[str, str], runs: int) -> dict[
             subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if i >= 3:
                 times[name].append(time.perf_counter() - started)
-    return {name: {"median_ms": statistics.median(t) * 1000, "mean_ms": statistics.fmean(t) * 1000,
-                   "min_ms": min(t) * 1000, "runs": len(t)} for name, t in times.items()}
+    return {
+        name: {
+            "median_ms": statistics.median(t) * 1000,
+            "mean_ms": statistics.fmean(t) * 1000,
+            "min_ms": min(t) * 1000,
+            "runs": len(t),
+        }
+        for name, t in times.items()
+    }
 
 
 def first_task_seconds(bench: Bench, kind: str) -> dict[str, float]:
@@ -96,13 +103,41 @@ def run(bench: Bench) -> Measure:
     med = {name: f["median_ms"] for name, f in figures.items()}
     help_ms = med["fgrid --help"]
     r = ratio(help_ms, med["celery --help"])
-    measure.add(Row("`fgrid --help` vs `celery --help` (ms)", "ms", help_ms, med["celery --help"], "celery --help", r,
-                    f"<= {GOAL_VS_CELERY}× celery", goal_max(r, GOAL_VS_CELERY)))
+    measure.add(
+        Row(
+            "`fgrid --help` vs `celery --help` (ms)",
+            "ms",
+            help_ms,
+            med["celery --help"],
+            "celery --help",
+            r,
+            f"<= {GOAL_VS_CELERY}× celery",
+            goal_max(r, GOAL_VS_CELERY),
+        )
+    )
     r = ratio(help_ms, med["typer one-command --help"])
-    measure.add(Row("`fgrid --help` vs one-command Typer app (ms)", "ms", help_ms, med["typer one-command --help"],
-                    "typer app --help", r, f"<= {GOAL_VS_TYPER}× typer app", goal_max(r, GOAL_VS_TYPER)))
-    measure.add(Row("`fgrid status --help` (ms)", "ms", med["fgrid status --help"], med["typer one-command --help"],
-                    "typer app --help", ratio(med["fgrid status --help"], med["typer one-command --help"])))
+    measure.add(
+        Row(
+            "`fgrid --help` vs one-command Typer app (ms)",
+            "ms",
+            help_ms,
+            med["typer one-command --help"],
+            "typer app --help",
+            r,
+            f"<= {GOAL_VS_TYPER}× typer app",
+            goal_max(r, GOAL_VS_TYPER),
+        )
+    )
+    measure.add(
+        Row(
+            "`fgrid status --help` (ms)",
+            "ms",
+            med["fgrid status --help"],
+            med["typer one-command --help"],
+            "typer app --help",
+            ratio(med["fgrid status --help"], med["typer one-command --help"]),
+        )
+    )
     measure.add(Row("`python -c pass` (ms)", "ms", None, med["python -c pass"], "python -c pass", note="(floor)"))
 
     reps = bench.n(3, 1)
@@ -111,11 +146,25 @@ def run(bench: Bench) -> Measure:
         starts["bare"].append(first_task_seconds(bench, "bare"))
         starts["fgrid"].append(first_task_seconds(bench, "fgrid"))
     first = {k: statistics.median(s["first_task_s"] for s in v) for k, v in starts.items()}
-    measure.add(Row("worker start -> first task done, data loaded (s)", "s", first["fgrid"], first["bare"],
-                    "bare worker, no-op", ratio(first["fgrid"], first["bare"]), f"<= {GOAL_WORKER_S:g} s",
-                    goal_max(first["fgrid"], GOAL_WORKER_S)))
-    measure.details = {"method": method, "runs": runs, "commands": {k: " ".join(v) for k, v in cmds.items()},
-                       "help_ms": figures, "worker_start": starts}
+    measure.add(
+        Row(
+            "worker start -> first task done, data loaded (s)",
+            "s",
+            first["fgrid"],
+            first["bare"],
+            "bare worker, no-op",
+            ratio(first["fgrid"], first["bare"]),
+            f"<= {GOAL_WORKER_S:g} s",
+            goal_max(first["fgrid"], GOAL_WORKER_S),
+        )
+    )
+    measure.details = {
+        "method": method,
+        "runs": runs,
+        "commands": {k: " ".join(v) for k, v in cmds.items()},
+        "help_ms": figures,
+        "worker_start": starts,
+    }
     return measure
 
 

@@ -64,8 +64,11 @@ def run_fgrid(settings: Any, combos: list[dict[str, Any]], n: int) -> dict[str, 
     started = time.perf_counter()
     ids = [lifecycle.submit(settings, config.TASK_ANALYZE, combos[i % len(combos)]) for i in range(n)]
     submitted = time.perf_counter()
-    failed = [info for info in (lifecycle.wait(settings, task_id, timeout=300) for task_id in ids)
-              if info["state"] != "SUCCESS"]
+    failed = [
+        info
+        for info in (lifecycle.wait(settings, task_id, timeout=300) for task_id in ids)
+        if info["state"] != "SUCCESS"
+    ]
     total = time.perf_counter() - started
     if failed:
         raise RuntimeError(f"{len(failed)} of {n} fgrid analyses failed, e.g. {failed[0].get('error')}")
@@ -85,8 +88,9 @@ VARIANTS: dict[str, tuple[dict[str, Any], int]] = {
 class Side:
     """One side of the comparison: its worker, on a Redis database of its own, and how to run N tasks on it."""
 
-    def __init__(self, bench: Bench, name: str, db: int, conf: dict[str, Any] | None = None,
-                 max_tasks_per_child: int = 1000):
+    def __init__(
+        self, bench: Bench, name: str, db: int, conf: dict[str, Any] | None = None, max_tasks_per_child: int = 1000
+    ):
         self.name, self.conf = name, conf
         self.url = f"{bench.ensure_redis().url.rsplit('/', 1)[0]}/{db}"
         self.env = bench.base_env(CELERY_BROKER_URL=self.url, CELERY_RESULT_BACKEND=self.url)
@@ -100,13 +104,21 @@ class Side:
         else:
             # fgrid's app and worker flags with `conf` applied (also to this client, around its rounds).
             flags = [*WORKER_FLAGS[:-1], str(max_tasks_per_child)]  # WORKER_FLAGS ends with that flag's 1000
-            self.worker = Proc([PYTHON, "-m", "celery", "-A", "fgrid_variant", "worker", *flags, "-n",
-                                f"variant{db}@%h", "-c", "2"],
-                               dict(self.env, FGRID_BENCH_CONF=json.dumps(conf)),
-                               bench._log(f"variant-{db}"), cwd=BENCH)
+            self.worker = Proc(
+                [PYTHON, "-m", "celery", "-A", "fgrid_variant", "worker", *flags, "-n", f"variant{db}@%h", "-c", "2"],
+                dict(self.env, FGRID_BENCH_CONF=json.dumps(conf)),
+                bench._log(f"variant-{db}"),
+                cwd=BENCH,
+            )
 
-    def run(self, n: int, combos: list[dict[str, Any]], name: str = "bare.noop", kwargs: dict | None = None,
-            warm_up: bool = True) -> dict[str, float]:
+    def run(
+        self,
+        n: int,
+        combos: list[dict[str, Any]],
+        name: str = "bare.noop",
+        kwargs: dict | None = None,
+        warm_up: bool = True,
+    ) -> dict[str, float]:
         """Run N tasks; also count the CPU they took, in this client and in the worker's processes (steadier than
         wall time on a shared machine: what each task costs, whoever else is running)."""
         if self.name == "bare":
@@ -171,21 +183,59 @@ def run(bench: Bench) -> Measure:
                 side.close()
     best = {k: max(r["tasks_per_s"] for r in v) for k, v in runs.items()}
     cpu = {k: min(r["cpu_ms"] for r in v) for k, v in runs.items()}
-    measure.details = {"tasks": n, "rounds": rounds, "runs": runs, "requests": len(combos),
-                       "pool_processes_started": processes}
+    measure.details = {
+        "tasks": n,
+        "rounds": rounds,
+        "runs": runs,
+        "requests": len(combos),
+        "pool_processes_started": processes,
+    }
     r = ratio(best["fgrid"], best["bare"])
-    measure.add(Row(f"throughput, {n} analyses, -c 2 (tasks/s)", "/s", best["fgrid"], best["bare"], "bare no-op", r,
-                    f">= {GOAL}× bare", goal_min(r, GOAL)))
-    measure.add(Row("  CPU per task, client + worker (ms)", "ms", cpu["fgrid"], cpu["bare"], "bare no-op",
-                    ratio(cpu["fgrid"], cpu["bare"])))
-    measure.add(Row("  bare Celery, 1 ms tasks (tasks/s)", "/s", None, best["bare 1 ms"], "bare 1 ms",
-                    note="(scale)"))
+    measure.add(
+        Row(
+            f"throughput, {n} analyses, -c 2 (tasks/s)",
+            "/s",
+            best["fgrid"],
+            best["bare"],
+            "bare no-op",
+            r,
+            f">= {GOAL}× bare",
+            goal_min(r, GOAL),
+        )
+    )
+    measure.add(
+        Row(
+            "  CPU per task, client + worker (ms)",
+            "ms",
+            cpu["fgrid"],
+            cpu["bare"],
+            "bare no-op",
+            ratio(cpu["fgrid"], cpu["bare"]),
+        )
+    )
+    measure.add(Row("  bare Celery, 1 ms tasks (tasks/s)", "/s", None, best["bare 1 ms"], "bare 1 ms", note="(scale)"))
     for name in VARIANTS:
         if name in best:
-            measure.add(Row(f"  diagnostic, fgrid with {name} (tasks/s)", "/s", best[name], best["bare"],
-                            "bare no-op", ratio(best[name], best["bare"])))
-            measure.add(Row(f"  diagnostic, fgrid with {name}: CPU per task (ms)", "ms", cpu[name], cpu["bare"],
-                            "bare no-op", ratio(cpu[name], cpu["bare"])))
+            measure.add(
+                Row(
+                    f"  diagnostic, fgrid with {name} (tasks/s)",
+                    "/s",
+                    best[name],
+                    best["bare"],
+                    "bare no-op",
+                    ratio(best[name], best["bare"]),
+                )
+            )
+            measure.add(
+                Row(
+                    f"  diagnostic, fgrid with {name}: CPU per task (ms)",
+                    "ms",
+                    cpu[name],
+                    cpu["bare"],
+                    "bare no-op",
+                    ratio(cpu[name], cpu["bare"]),
+                )
+            )
     return measure
 
 

@@ -5,8 +5,10 @@ from typing import Annotated
 import typer
 
 
-def hello(name: Annotated[str, typer.Argument(help="Whom to greet.")],
-          loud: Annotated[bool, typer.Option("--loud", help="Shout.")] = False) -> None:
+def hello(
+    name: Annotated[str, typer.Argument(help="Whom to greet.")],
+    loud: Annotated[bool, typer.Option("--loud", help="Shout.")] = False,
+) -> None:
     """Greet someone."""
     print(f"Hello {name}{'!' if loud else '.'}")
 

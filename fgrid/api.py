@@ -79,20 +79,38 @@ class _Body(BaseModel):
 class AnalyzeRequest(_Body):
     """One player against one opponent."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"player_id": "CeeDee Lamb", "opponent_id": "SF", "location": "Santa Clara, CA", "season": 2023, "week": 5},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "player_id": "CeeDee Lamb",
+                    "opponent_id": "SF",
+                    "location": "Santa Clara, CA",
+                    "season": 2023,
+                    "week": 5,
+                },
+            ]
+        }
+    )
 
     player_id: str = Field(description="Player: name, gsis id (00-0036358), Sleeper or ESPN id.")
-    opponent_id: str | None = Field(None, description="Opponent: team code (SF), city or nickname (default: the "
-                                                      "scheduled one that week; must match it unless what_if).")
+    opponent_id: str | None = Field(
+        None,
+        description="Opponent: team code (SF), city or nickname (default: the "
+        "scheduled one that week; must match it unless what_if).",
+    )
     location: str | None = Field(None, description='Venue, e.g. "Santa Clara, CA" (default: the scheduled one).')
     season: int | None = Field(None, description="Season of the game (default: the week after the data).")
-    week: int | None = Field(None, description="Week of the game (default: the week after the data, or with an "
-                                               "opponent the teams' next meeting).")
+    week: int | None = Field(
+        None,
+        description="Week of the game (default: the week after the data, or with an opponent the teams' next meeting).",
+    )
     scoring: str = Field("ppr", description="Scoring format: ppr, half or standard.")
-    what_if: bool = Field(False, description="A hypothetical game against opponent_id when the schedule has none "
-                                             "that week (the result says \"hypothetical\": true).")
+    what_if: bool = Field(
+        False,
+        description="A hypothetical game against opponent_id when the schedule has none "
+        'that week (the result says "hypothetical": true).',
+    )
 
 
 class PredictRequest(AnalyzeRequest):
@@ -102,56 +120,101 @@ class PredictRequest(AnalyzeRequest):
 class CompareRequest(_Body):
     """Players, each against an opponent (one per player, or one for all), to rank."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"player_ids": ["CeeDee Lamb", "Tyreek Hill", "Justin Jefferson"], "opponent_ids": ["SF", "NYG", "KC"],
-         "season": 2023, "week": 5},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "player_ids": ["CeeDee Lamb", "Tyreek Hill", "Justin Jefferson"],
+                    "opponent_ids": ["SF", "NYG", "KC"],
+                    "season": 2023,
+                    "week": 5,
+                },
+            ]
+        }
+    )
 
     player_ids: list[str] = Field(description="Players: names or ids.")
-    opponent_ids: list[str] = Field([], description="Opponents: one per player, or one for all (default: each "
-                                                    "player's scheduled opponent that week).")
+    opponent_ids: list[str] = Field(
+        [],
+        description="Opponents: one per player, or one for all (default: each player's scheduled opponent that week).",
+    )
     season: int | None = Field(None, description="Season of the week (default: the week after the data).")
-    week: int | None = Field(None, description="The one week of every player's game (default: the week after the "
-                                               "data).")
+    week: int | None = Field(
+        None, description="The one week of every player's game (default: the week after the data)."
+    )
     scoring: str = Field("ppr", description="Scoring format: ppr, half or standard.")
-    slots: int | None = Field(None, description="Players to start, at most the number compared (default: "
-                                                f"{config.DEFAULT_COMPARE_SLOTS}).")
+    slots: int | None = Field(
+        None, description=f"Players to start, at most the number compared (default: {config.DEFAULT_COMPARE_SLOTS})."
+    )
     what_if: bool = Field(False, description="Hypothetical games against the opponents given.")
 
 
 class GradeRequest(_Body):
     """Players, each against an opponent, to grade with the trained ``ai`` model."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"player_ids": ["CeeDee Lamb", "Tyreek Hill"], "opponent_ids": ["SF", "NYG"], "season": 2023, "week": 5},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "player_ids": ["CeeDee Lamb", "Tyreek Hill"],
+                    "opponent_ids": ["SF", "NYG"],
+                    "season": 2023,
+                    "week": 5,
+                },
+            ]
+        }
+    )
 
     player_ids: list[str] = Field(description="Players: names or ids.")
-    opponent_ids: list[str] = Field([], description="Opponents: one per player, or one for all (default: each "
-                                                    "player's scheduled opponent that week).")
+    opponent_ids: list[str] = Field(
+        [],
+        description="Opponents: one per player, or one for all (default: each player's scheduled opponent that week).",
+    )
     season: int | None = Field(None, description="Season of the week (default: the week after the data).")
-    week: int | None = Field(None, description="The one week of every player's game (default: the week after the "
-                                               "data).")
+    week: int | None = Field(
+        None, description="The one week of every player's game (default: the week after the data)."
+    )
     what_if: bool = Field(False, description="Hypothetical games against the opponents given.")
 
 
 class LineupRequest(_Body):
     """A roster and the league's slots, for one week: the best lineup by projection."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"player_ids": ["Josh Allen", "Christian McCaffrey", "Bijan Robinson", "Tony Pollard", "CeeDee Lamb",
-                        "Tyreek Hill", "Mike Evans", "Sam LaPorta", "Travis Kelce"],
-         "slots": ["QB", "RB", "RB", "WR", "WR", "TE", "FLEX"], "season": 2023, "week": 5},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "player_ids": [
+                        "Josh Allen",
+                        "Christian McCaffrey",
+                        "Bijan Robinson",
+                        "Tony Pollard",
+                        "CeeDee Lamb",
+                        "Tyreek Hill",
+                        "Mike Evans",
+                        "Sam LaPorta",
+                        "Travis Kelce",
+                    ],
+                    "slots": ["QB", "RB", "RB", "WR", "WR", "TE", "FLEX"],
+                    "season": 2023,
+                    "week": 5,
+                },
+            ]
+        }
+    )
 
     player_ids: list[str] = Field(description="The roster: names or ids.")
-    slots: list[str] | None = Field(None, description="Slots: QB, RB, WR, TE, FLEX (RB/WR/TE), SUPERFLEX "
-                                                      "(QB/RB/WR/TE) or A/B (default QB,RB,RB,WR,WR,TE,FLEX).")
+    slots: list[str] | None = Field(
+        None,
+        description="Slots: QB, RB, WR, TE, FLEX (RB/WR/TE), SUPERFLEX "
+        "(QB/RB/WR/TE) or A/B (default QB,RB,RB,WR,WR,TE,FLEX).",
+    )
     season: int | None = Field(None, description="Season of the week (default: the week after the data).")
     week: int | None = Field(None, description="The week (default: the week after the data).")
     scoring: str = Field("ppr", description="Scoring format: ppr, half or standard.")
-    model: Literal["engine", "ai"] = Field("engine", description="Projections of the matchup engine or the trained "
-                                                                 "ai model.")
+    model: Literal["engine", "ai"] = Field(
+        "engine", description="Projections of the matchup engine or the trained ai model."
+    )
 
 
 class TaskQueued(BaseModel):
@@ -168,10 +231,12 @@ class TaskStatus(BaseModel):
     status: str = Field(description="PENDING, STARTED, PROGRESS, RETRY, SUCCESS, FAILURE or REVOKED.")
     ready: bool = Field(description="True once the task will not change again.")
     successful: bool
-    result: Any = Field(None, description="The result once SUCCESS, a one-line error once FAILURE or REVOKED, "
-                                          "else null.")
+    result: Any = Field(
+        None, description="The result once SUCCESS, a one-line error once FAILURE or REVOKED, else null."
+    )
     progress: dict[str, Any] | None = Field(
-        None, description="While PROGRESS: stage, done and total parts, percent (each null when not reported).")
+        None, description="While PROGRESS: stage, done and total parts, percent (each null when not reported)."
+    )
 
 
 class ErrorBody(BaseModel):
@@ -257,61 +322,128 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
     def queued(task_name: str, kwargs: dict[str, Any]) -> TaskQueued:
         return TaskQueued(task_id=lifecycle.submit(settings, task_name, kwargs), status="queued")
 
-    @api.post("/api/tasks/analyze-player", status_code=202, response_model=TaskQueued, responses=SUBMIT_RESPONSES,
-              dependencies=secured, tags=["tasks"])
+    @api.post(
+        "/api/tasks/analyze-player",
+        status_code=202,
+        response_model=TaskQueued,
+        responses=SUBMIT_RESPONSES,
+        dependencies=secured,
+        tags=["tasks"],
+    )
     def analyze_player(body: AnalyzeRequest) -> TaskQueued:
         """Queue a matchup analysis of one player against one opponent (queue `matchups`)."""
-        kwargs = resolve.analyze_request(settings, player=body.player_id, opponent=body.opponent_id,
-                                        location=body.location, season=body.season, week=body.week,
-                                        scoring=body.scoring, what_if=body.what_if)
+        kwargs = resolve.analyze_request(
+            settings,
+            player=body.player_id,
+            opponent=body.opponent_id,
+            location=body.location,
+            season=body.season,
+            week=body.week,
+            scoring=body.scoring,
+            what_if=body.what_if,
+        )
         return queued(config.TASK_ANALYZE, kwargs)
 
-    @api.post("/api/tasks/compare-players", status_code=202, response_model=TaskQueued,
-              responses=SUBMIT_RESPONSES, dependencies=secured, tags=["tasks"])
+    @api.post(
+        "/api/tasks/compare-players",
+        status_code=202,
+        response_model=TaskQueued,
+        responses=SUBMIT_RESPONSES,
+        dependencies=secured,
+        tags=["tasks"],
+    )
     def compare_players(body: CompareRequest) -> TaskQueued:
         """Queue a comparison of players, each against an opponent, ranked by projection (queue `analysis`)."""
-        kwargs = resolve.compare_request(settings, body.player_ids, body.opponent_ids, body.season, body.week,
-                                        body.scoring, body.slots, what_if=body.what_if)
+        kwargs = resolve.compare_request(
+            settings,
+            body.player_ids,
+            body.opponent_ids,
+            body.season,
+            body.week,
+            body.scoring,
+            body.slots,
+            what_if=body.what_if,
+        )
         return queued(config.TASK_COMPARE, kwargs)
 
-    @api.post("/api/tasks/lineup", status_code=202, response_model=TaskQueued, responses=AI_RESPONSES,
-              dependencies=secured, tags=["tasks"])
+    @api.post(
+        "/api/tasks/lineup",
+        status_code=202,
+        response_model=TaskQueued,
+        responses=AI_RESPONSES,
+        dependencies=secured,
+        tags=["tasks"],
+    )
     def lineup(body: LineupRequest) -> TaskQueued:
         """Queue the best lineup of a roster for one week: one projection per player, then the exact assignment
         of players to slots, the bench with each player's gap, and players on a bye apart (queue `analysis`)."""
-        kwargs = resolve.lineup_request(settings, body.player_ids, body.slots, body.season, body.week, body.scoring,
-                                        body.model)
+        kwargs = resolve.lineup_request(
+            settings, body.player_ids, body.slots, body.season, body.week, body.scoring, body.model
+        )
         return queued(config.TASK_LINEUP, kwargs)
 
-    @api.post("/api/tasks/predict", status_code=202, response_model=TaskQueued, responses=AI_RESPONSES,
-              dependencies=secured, tags=["ai"])
+    @api.post(
+        "/api/tasks/predict",
+        status_code=202,
+        response_model=TaskQueued,
+        responses=AI_RESPONSES,
+        dependencies=secured,
+        tags=["ai"],
+    )
     def predict(body: PredictRequest) -> TaskQueued:
         """Queue a projection of one player against one opponent by the trained model (queue `ai`)."""
         resolve.require_model(settings)
-        kwargs = resolve.analyze_request(settings, player=body.player_id, opponent=body.opponent_id,
-                                        location=body.location, season=body.season, week=body.week,
-                                        scoring=body.scoring, what_if=body.what_if)
+        kwargs = resolve.analyze_request(
+            settings,
+            player=body.player_id,
+            opponent=body.opponent_id,
+            location=body.location,
+            season=body.season,
+            week=body.week,
+            scoring=body.scoring,
+            what_if=body.what_if,
+        )
         return queued(config.TASK_AI_PREDICT, kwargs)
 
-    @api.post("/api/tasks/grade", status_code=202, response_model=TaskQueued, responses=AI_RESPONSES,
-              dependencies=secured, tags=["ai"])
+    @api.post(
+        "/api/tasks/grade",
+        status_code=202,
+        response_model=TaskQueued,
+        responses=AI_RESPONSES,
+        dependencies=secured,
+        tags=["ai"],
+    )
     def grade(body: GradeRequest) -> TaskQueued:
         """Queue grades of players, each against an opponent, by the trained model (queue `ai`)."""
         resolve.require_model(settings)
-        kwargs = resolve.compare_request(settings, body.player_ids, body.opponent_ids, body.season, body.week,
-                                        what_if=body.what_if)
+        kwargs = resolve.compare_request(
+            settings, body.player_ids, body.opponent_ids, body.season, body.week, what_if=body.what_if
+        )
         return queued(config.TASK_AI_GRADE, {"requests": kwargs["requests"]})
 
-    @api.get("/api/tasks/status/{task_id}", response_model=TaskStatus, responses=STATUS_RESPONSES,
-             dependencies=secured, tags=["tasks"])
-    def task_status(task_id: str = Path(description="The id returned when the task was queued (a UUID).",
-                                        examples=[EXAMPLE_TASK_ID], json_schema_extra={"format": "uuid"})
-                    ) -> TaskStatus:
+    @api.get(
+        "/api/tasks/status/{task_id}",
+        response_model=TaskStatus,
+        responses=STATUS_RESPONSES,
+        dependencies=secured,
+        tags=["tasks"],
+    )
+    def task_status(
+        task_id: str = Path(
+            description="The id returned when the task was queued (a UUID).",
+            examples=[EXAMPLE_TASK_ID],
+            json_schema_extra={"format": "uuid"},
+        ),
+    ) -> TaskStatus:
         """Show a task's state and, once it is ready, its result (or its error)."""
         return TaskStatus(**lifecycle.status(settings, task_id))
 
-    @api.get(HEALTH_PATH, response_model=Health, responses={503: {"model": Health, "description": "Unavailable."}},
-             tags=["health"])
+    @api.get(
+        HEALTH_PATH,
+        response_model=Health,
+        responses={503: {"model": Health, "description": "Unavailable."}},
+        tags=["health"],
+    )
     def health(request: Request) -> JSONResponse:
         """Say whether the broker and result store are reachable (200, else 503) and how many workers are alive;
         where they are and the workers' names only with the bearer token (when one is set)."""
@@ -325,8 +457,12 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
         from fastapi.middleware.cors import CORSMiddleware
 
         # Outermost, so preflight requests (which carry no token) are answered before the guard.
-        api.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"])
+        api.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     return api
 
 
@@ -369,8 +505,10 @@ def _redacted(report: dict[str, Any]) -> dict[str, Any]:
 async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
     """422 naming each field and what is wrong with it, without echoing the input: the input may hold what JSON
     cannot encode (NaN, Infinity, 1e999 parsed as inf) or what nobody should see in a reply."""
-    errors = [{"loc": list(error.get("loc", ())), "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
-              for error in exc.errors()]
+    errors = [
+        {"loc": list(error.get("loc", ())), "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
+        for error in exc.errors()
+    ]
     return JSONResponse({"detail": errors}, status_code=422)
 
 
@@ -412,8 +550,12 @@ class Guard:
             return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         if self.token is not None and not self._authorized(scope, headers):
-            await _reply(send, 401, "missing or wrong bearer token; send the header Authorization: Bearer <token>",
-                         [(b"www-authenticate", b'Bearer realm="fgrid"')])
+            await _reply(
+                send,
+                401,
+                "missing or wrong bearer token; send the header Authorization: Bearer <token>",
+                [(b"www-authenticate", b'Bearer realm="fgrid"')],
+            )
             return
         declared = headers.get(b"content-length")
         if declared is not None:
@@ -452,7 +594,7 @@ class Guard:
         path = scope["path"]
         root = scope.get("root_path", "")
         if root and path.startswith(root):
-            path = path[len(root):]
+            path = path[len(root) :]
         if path in OPEN_PATHS:
             return True
         scheme, _, given = headers.get(b"authorization", b"").partition(b" ")

@@ -78,6 +78,7 @@ DEFAULT_LOGLEVEL = "info"
 #: round trip take a second.
 EMBEDDED_POLLING_INTERVAL = 0.01
 
+
 class Kind(StrEnum):
     """What serves a broker or result-store URL: fgrid's files, Redis, RabbitMQ (AMQP), or another transport."""
 
@@ -87,8 +88,15 @@ class Kind(StrEnum):
     OTHER = "other"
 
 
-_KINDS = {"filesystem": Kind.FILES, "file": Kind.FILES, "redis": Kind.REDIS, "rediss": Kind.REDIS,
-          "amqp": Kind.AMQP, "amqps": Kind.AMQP, "pyamqp": Kind.AMQP}
+_KINDS = {
+    "filesystem": Kind.FILES,
+    "file": Kind.FILES,
+    "redis": Kind.REDIS,
+    "rediss": Kind.REDIS,
+    "amqp": Kind.AMQP,
+    "amqps": Kind.AMQP,
+    "pyamqp": Kind.AMQP,
+}
 
 
 def kind_of(url: str) -> Kind:
@@ -100,7 +108,8 @@ def kind_of(url: str) -> Kind:
 # In text (an error message, a log line) a password runs to the last "@" before the host, so one with an unencoded
 # "/", "@" or "#" is masked whole. A configured URL is masked exactly (see url_parts), spaces included.
 _PASSWORD_IN_URL = re.compile(
-    r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:@/\s]*):(?P<password>\S+)@(?P<host>[^@\s/?#]+)", re.I)
+    r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:@/\s]*):(?P<password>\S+)@(?P<host>[^@\s/?#]+)", re.I
+)
 _PASSWORD_IN_QUERY = re.compile(r"(?P<key>[?&]password=)[^&\s]+", re.I)
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*://", re.I)
 
@@ -112,7 +121,7 @@ def url_parts(url: str) -> tuple[str, str, str | None, str] | None:
     match = _SCHEME.match(url)
     if match is None or "\n" in url:
         return None
-    rest = url[match.end():]
+    rest = url[match.end() :]
     if "@" not in rest:
         return match.group(0), "", None, rest
     userinfo, _, host = rest.rpartition("@")
@@ -158,13 +167,17 @@ def check_url(url: str, variable: str) -> str:
     masked = mask_url(url)
     parts = url_parts(url.strip())
     if parts is None:
-        raise InputError(f"malformed URL in {variable}: {masked!r} has no scheme; write it as "
-                         f"redis://[:password@]host:port/db (or amqp://..., filesystem://)")
+        raise InputError(
+            f"malformed URL in {variable}: {masked!r} has no scheme; write it as "
+            f"redis://[:password@]host:port/db (or amqp://..., filesystem://)"
+        )
     _scheme, _user, password, host = parts
     if password is not None and urlsplit(url.strip()).password != password:
         # What the clients will parse is not the password: an unencoded "@", "/", "#" or "?" cut it short.
-        raise InputError(f"malformed URL in {variable} ({masked}): percent-encode the password's special characters "
-                         f"(a space as %20, @ as %40, / as %2F, # as %23, ? as %3F)")
+        raise InputError(
+            f"malformed URL in {variable} ({masked}): percent-encode the password's special characters "
+            f"(a space as %20, @ as %40, / as %2F, # as %23, ? as %3F)"
+        )
     address = re.split(r"[/?#]", host, maxsplit=1)[0]
     if kind_of(url) in (Kind.REDIS, Kind.AMQP):
         _hostname, colon, port = address.rpartition(":")

@@ -14,8 +14,9 @@ from fgrid.errors import StorageError
 TMP_PREFIX = ".tmp-"
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes | str, *, durable: bool = False,
-                 mode: int | None = None) -> None:
+def write_atomic(
+    path: str | os.PathLike[str], data: bytes | str, *, durable: bool = False, mode: int | None = None
+) -> None:
     """Write ``data`` to a temporary file beside ``path``, then move it into place with ``os.replace``.
 
     ``durable`` also flushes the file and its folder to disk (a model or a dataset that must survive a crash);

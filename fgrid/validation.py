@@ -78,8 +78,9 @@ def scoring(value: Any) -> str:
     return value.strip().lower()
 
 
-def analyze_args(player: Any, opponent: Any, location: Any = None, season: Any = None, week: Any = None,
-                 scoring_: Any = "ppr") -> dict[str, Any]:
+def analyze_args(
+    player: Any, opponent: Any, location: Any = None, season: Any = None, week: Any = None, scoring_: Any = "ppr"
+) -> dict[str, Any]:
     """Check one analysis request's shape; return it normalized (the kwargs of ``fgrid.analyze_player``)."""
     return {
         "player": text(player, "player"),
@@ -120,6 +121,7 @@ def position(value: Any) -> str | None:
 def task_id(value: Any) -> str:
     """Return ``value`` if it looks like a Celery task id (a UUID); else raise InputError."""
     if not isinstance(value, str) or not _TASK_ID.match(value.strip()):
-        raise InputError(f"malformed task id {str(value)[:60]!r}; "
-                         f"a task id looks like 3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21")
+        raise InputError(
+            f"malformed task id {str(value)[:60]!r}; a task id looks like 3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21"
+        )
     return value.strip().lower()

@@ -114,8 +114,9 @@ def start_worker(tmp_path: Path) -> Iterator:
     shutdown does its own (at the end of a test it would only cost each worker about 2 s)."""
     started: list[Worker] = []
 
-    def start(env: dict[str, str], *args: str, celery: bool = False, name: str | None = None,
-              wait_ready: bool = True) -> Worker:
+    def start(
+        env: dict[str, str], *args: str, celery: bool = False, name: str | None = None, wait_ready: bool = True
+    ) -> Worker:
         name = name or f"w{len(started) + 1}"
         cls = CeleryWorker if celery else Worker
         worker = cls(env, tmp_path / "logs" / f"{name}.log", ["-n", f"{name}@%h", *args])

@@ -46,16 +46,31 @@ def test_ai_queue_trains_predicts_grades_and_survives_a_killed_training(data_dir
     models = run_json(["model", "list", "--json"], env)
     assert [m["model_id"] for m in models] == [first] and models[0]["latest"]
 
-    predicted = run_json(["predict", "CeeDee Lamb", "--opponent", "SF", "--season", "2023", "--week", "5", "--wait",
-                          "--json"], env)
+    predicted = run_json(
+        ["predict", "CeeDee Lamb", "--opponent", "SF", "--season", "2023", "--week", "5", "--wait", "--json"], env
+    )
     assert predicted["status"] == "SUCCESS", predicted
     result = predicted["result"]
     assert result["player"]["name"] == "CeeDee Lamb" and result["model_id"] == first
     assert result["projection"]["low"] <= result["projection"]["points"] <= result["projection"]["high"]
     assert result["explanation"] and all("points" in item for item in result["explanation"])
 
-    graded = run_json(["grade", "CeeDee Lamb", "Tyreek Hill", "--opponents", "SF,NYG", "--season", "2023", "--week",
-                       "5", "--wait", "--json"], env)
+    graded = run_json(
+        [
+            "grade",
+            "CeeDee Lamb",
+            "Tyreek Hill",
+            "--opponents",
+            "SF,NYG",
+            "--season",
+            "2023",
+            "--week",
+            "5",
+            "--wait",
+            "--json",
+        ],
+        env,
+    )
     assert graded["status"] == "SUCCESS", graded
     grades = graded["result"]["grades"]
     assert [g["player"]["name"] for g in grades] == ["CeeDee Lamb", "Tyreek Hill"]
@@ -65,8 +80,9 @@ def test_ai_queue_trains_predicts_grades_and_survives_a_killed_training(data_dir
     inferred = run_json(["predict", "CeeDee Lamb", "--season", "2023", "--week", "5", "--wait", "--json"], env)
     assert inferred["status"] == "SUCCESS", inferred
     assert inferred["result"]["opponent"]["code"] == "SF" and inferred["result"]["game"]["week"] == 5
-    graded_inferred = run_json(["grade", "CeeDee Lamb", "Tyreek Hill", "--season", "2023", "--week", "5", "--wait",
-                                "--json"], env)
+    graded_inferred = run_json(
+        ["grade", "CeeDee Lamb", "Tyreek Hill", "--season", "2023", "--week", "5", "--wait", "--json"], env
+    )
     assert graded_inferred["status"] == "SUCCESS", graded_inferred
     # A game the schedule cannot answer is refused before anything is queued.
     client = redis_server.client()
@@ -85,18 +101,23 @@ def test_ai_queue_trains_predicts_grades_and_survives_a_killed_training(data_dir
         assert posted.status_code == 202, posted.text
         via_api = run_json(["status", posted.json()["task_id"], "--watch", "--json"], env, timeout=120)
         assert via_api["status"] == "SUCCESS" and via_api["result"]["model_id"] == first
-        graded_api = http.post("/api/tasks/grade", json={"player_ids": ["CeeDee Lamb"], "opponent_ids": ["SF"],
-                                                         "season": 2023, "week": 5})
+        graded_api = http.post(
+            "/api/tasks/grade", json={"player_ids": ["CeeDee Lamb"], "opponent_ids": ["SF"], "season": 2023, "week": 5}
+        )
         assert graded_api.status_code == 202, graded_api.text
-        readme_body = {"player_ids": ["CeeDee Lamb", "Tyreek Hill"], "opponent_ids": ["SF", "NYG"], "season": 2023,
-                       "week": 5}
+        readme_body = {
+            "player_ids": ["CeeDee Lamb", "Tyreek Hill"],
+            "opponent_ids": ["SF", "NYG"],
+            "season": 2023,
+            "week": 5,
+        }
         assert http.post("/api/tasks/grade", json=readme_body).status_code == 202
         no_game = http.post("/api/tasks/predict", json={"player_id": "Tyreek Hill", "opponent_id": "NYG"})
         assert no_game.status_code == 400 and "does not play NYG" in no_game.json()["detail"]
 
     # A second training, killed midway: the first model stays the latest and keeps serving.
-    from fgrid.service import lifecycle
     from fgrid.config import Settings
+    from fgrid.service import lifecycle
 
     second = run_json(["train", "--seasons", "2022", "--json"], env)
     settings = Settings.from_env(env)
@@ -111,16 +132,38 @@ def test_ai_queue_trains_predicts_grades_and_survives_a_killed_training(data_dir
     models = run_json(["model", "list", "--json"], env)
     assert [m["model_id"] for m in models] == [first]
     start_worker(env, "-Q", "ai", "-c", "1")
-    again = run_json(["predict", "CeeDee Lamb", "--opponent", "SF", "--season", "2023", "--week", "5", "--wait",
-                      "--json", "--timeout", "120"], env, timeout=300)
+    again = run_json(
+        [
+            "predict",
+            "CeeDee Lamb",
+            "--opponent",
+            "SF",
+            "--season",
+            "2023",
+            "--week",
+            "5",
+            "--wait",
+            "--json",
+            "--timeout",
+            "120",
+        ],
+        env,
+        timeout=300,
+    )
     assert again["status"] == "SUCCESS"
     # The killed training is redelivered (at-least-once) and may finish first: either way a complete model serves.
     assert again["result"]["model_id"] in {m["model_id"] for m in run_json(["model", "list", "--json"], env)}
 
 
 def _active_names(env: dict) -> str | None:
-    result = subprocess.run([sys.executable, "-m", "celery", "-A", "fgrid", "inspect", "active", "--json",
-                             "--timeout", "2"], env=env, capture_output=True, text=True, cwd=REPO, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "fgrid", "inspect", "active", "--json", "--timeout", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     if result.returncode != 0 or not result.stdout.strip():
         return None
     try:

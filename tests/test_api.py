@@ -58,14 +58,26 @@ def test_seed_endpoints_and_every_error_code(data_dir, redis_server, start_worke
         assert field_names(http.post(ANALYZE, json={**LAMB_AT_SF, "season": "twenty"})) == {"season"}
         assert field_names(http.post(ANALYZE, json={**LAMB_AT_SF, "seasn": 2023})) == {"seasn"}
         assert field_names(http.post(COMPARE, json={"player_ids": LAMB, "opponent_ids": ["SF"]})) == {"player_ids"}
-        assert http.post(ANALYZE, content=b"{not json", headers={"content-type": "application/json"}
-                         ).status_code == 422
+        assert http.post(ANALYZE, content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
 
         # Unknown player, team or location, a value out of range: 400 with the CLI's message, nothing queued.
         unknown = http.post(ANALYZE, json={**LAMB_AT_SF, "player_id": "Zzyzx Quorble"})
         assert unknown.status_code == 400
-        cli = run_fgrid(["analyze-player", "Zzyzx Quorble", "--opponent", "SF", "--location", "Santa Clara, CA",
-                         "--season", "2023", "--week", "5"], env)
+        cli = run_fgrid(
+            [
+                "analyze-player",
+                "Zzyzx Quorble",
+                "--opponent",
+                "SF",
+                "--location",
+                "Santa Clara, CA",
+                "--season",
+                "2023",
+                "--week",
+                "5",
+            ],
+            env,
+        )
         assert cli.returncode == 2
         assert cli.stderr.strip() == f"error: {unknown.json()['detail']}"
         team = http.post(ANALYZE, json={**LAMB_AT_SF, "opponent_id": "XYZ"})
@@ -74,15 +86,19 @@ def test_seed_endpoints_and_every_error_code(data_dir, redis_server, start_worke
         assert place.status_code == 400 and "Atlantis, ZZ" in place.json()["detail"]
         week = http.post(ANALYZE, json={**LAMB_AT_SF, "week": 30})
         assert week.status_code == 400 and "week 30 is out of range" in week.json()["detail"]
-        mixed = http.post(COMPARE, json={"player_ids": [LAMB, "Zzyzx Quorble"], "opponent_ids": ["SF"],
-                                         "season": 2023, "week": 5})
+        mixed = http.post(
+            COMPARE, json={"player_ids": [LAMB, "Zzyzx Quorble"], "opponent_ids": ["SF"], "season": 2023, "week": 5}
+        )
         assert mixed.status_code == 400 and "Zzyzx Quorble" in mixed.json()["detail"]
         # No trained model: predict and grade are refused with the CLI's sentence (409: the server's state, not the
         # request, is wrong), before anything is queued.
         no_model = run_fgrid(["predict", LAMB, "--opponent", "SF", "--season", "2023", "--week", "5"], env)
         assert no_model.returncode == 2 and "run `fgrid train` first" in no_model.stderr
-        for path, body in ((PREDICT, LAMB_AT_SF), (PREDICT, {**LAMB_AT_SF, "opponent_id": "XYZ"}),
-                           (GRADE, {"player_ids": [LAMB], "opponent_ids": ["SF"]})):
+        for path, body in (
+            (PREDICT, LAMB_AT_SF),
+            (PREDICT, {**LAMB_AT_SF, "opponent_id": "XYZ"}),
+            (GRADE, {"player_ids": [LAMB], "opponent_ids": ["SF"]}),
+        ):
             refused = http.post(path, json=body)
             assert refused.status_code == 409, refused.text
             assert no_model.stderr.strip() == f"error: {refused.json()['detail']}"
@@ -109,8 +125,13 @@ def test_seed_endpoints_and_every_error_code(data_dir, redis_server, start_worke
         assert set(doc) == {"task_id", "status"} and doc["status"] == "queued"
         assert redis.llen("matchups") == 1
         assert http.get(STATUS + doc["task_id"]).json() == {
-            "task_id": doc["task_id"], "status": "PENDING", "ready": False, "successful": False, "result": None,
-            "progress": None}
+            "task_id": doc["task_id"],
+            "status": "PENDING",
+            "ready": False,
+            "successful": False,
+            "result": None,
+            "progress": None,
+        }
 
         start_worker(env, "-Q", "matchups,analysis", "-c", "2")
         done = poll(http, doc["task_id"])
@@ -122,8 +143,15 @@ def test_seed_endpoints_and_every_error_code(data_dir, redis_server, start_worke
         assert result["recommendation"]["verdict"] in ("START", "FLEX", "SIT")
         assert result["game"]["home"] is False  # DAL played at SF in 2023 week 5
 
-        compared = http.post(COMPARE, json={"player_ids": [LAMB, "Tyreek Hill", "Justin Jefferson"],
-                                            "opponent_ids": ["SF", "NYG", "KC"], "season": 2023, "week": 5})
+        compared = http.post(
+            COMPARE,
+            json={
+                "player_ids": [LAMB, "Tyreek Hill", "Justin Jefferson"],
+                "opponent_ids": ["SF", "NYG", "KC"],
+                "season": 2023,
+                "week": 5,
+            },
+        )
         assert compared.status_code == 202, compared.text
         ranked = poll(http, compared.json()["task_id"])
         assert ranked["status"] == "SUCCESS", ranked["result"]
@@ -154,8 +182,7 @@ def test_bearer_token_and_cors_on_uvicorn_module_app(data_dir, redis_server, ser
             refused = http.get(STATUS + NEVER_SUBMITTED, headers=headers)
             assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
         # Refused before the body is read: a malformed or oversized body is still a 401.
-        assert http.post(ANALYZE, content=b"{not json", headers={"content-type": "application/json"}
-                         ).status_code == 401
+        assert http.post(ANALYZE, content=b"{not json", headers={"content-type": "application/json"}).status_code == 401
         assert http.post(ANALYZE, json={"player_id": "x" * 70_000}).status_code == 401
         assert http.post(ANALYZE, json=LAMB_AT_SF).status_code == 401
         assert not queued_anything(redis)
@@ -172,8 +199,11 @@ def test_bearer_token_and_cors_on_uvicorn_module_app(data_dir, redis_server, ser
         assert http.get(STATUS + queued.json()["task_id"], headers=auth).json()["status"] == "PENDING"
 
         # CORS for the configured origin only; a preflight carries no token and is answered anyway.
-        preflight = {"origin": "http://app.test", "access-control-request-method": "POST",
-                     "access-control-request-headers": "authorization,content-type"}
+        preflight = {
+            "origin": "http://app.test",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization,content-type",
+        }
         allowed = http.options(ANALYZE, headers=preflight)
         assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "http://app.test"
         foreign = http.options(ANALYZE, headers={**preflight, "origin": "http://evil.test"})
@@ -189,10 +219,11 @@ def test_broker_down_is_503_within_seconds_with_the_password_masked(data_dir, se
     env = base_env(data_dir, CELERY_BROKER_URL=url, CELERY_RESULT_BACKEND=url)
     server = serve(env, "--workers", "2")
     with server.client() as http:
-        for method, path, body in (("POST", ANALYZE, LAMB_AT_SF),
-                                   ("POST", COMPARE, {"player_ids": [LAMB], "opponent_ids": ["SF"], "season": 2023,
-                                                      "week": 5}),
-                                   ("GET", STATUS + NEVER_SUBMITTED, None)):
+        for method, path, body in (
+            ("POST", ANALYZE, LAMB_AT_SF),
+            ("POST", COMPARE, {"player_ids": [LAMB], "opponent_ids": ["SF"], "season": 2023, "week": 5}),
+            ("GET", STATUS + NEVER_SUBMITTED, None),
+        ):
             started = time.monotonic()
             response = http.request(method, path, json=body)
             elapsed = time.monotonic() - started

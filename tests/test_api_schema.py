@@ -27,9 +27,13 @@ pytestmark = pytest.mark.e2e
 MAX_EXAMPLES = 30
 #: The seed's operations (the schema may list more; every operation it lists is tested).
 SEED_OPERATIONS = {
-    "POST /api/tasks/analyze-player", "POST /api/tasks/compare-players", "POST /api/tasks/lineup",
+    "POST /api/tasks/analyze-player",
+    "POST /api/tasks/compare-players",
+    "POST /api/tasks/lineup",
     "POST /api/tasks/predict",
-    "POST /api/tasks/grade", "GET /api/tasks/status/{task_id}", "GET /api/health",
+    "POST /api/tasks/grade",
+    "GET /api/tasks/status/{task_id}",
+    "GET /api/health",
 }
 
 
@@ -58,12 +62,36 @@ def test_live_api_matches_its_schema(data_dir, redis_server, serve, tmp_path):
     # schema (a 400 for "Zzyzx" is right), so "every schema-valid request is accepted" does not apply here. All
     # others do: no 5xx, documented status codes, content types, headers and bodies, invalid data rejected.
     result = subprocess.run(
-        [*schemathesis_command(), "--no-color", "run", f"{server.url}/openapi.json",
-         "--checks", "all", "--exclude-checks", "positive_data_acceptance",
-         "--phases", "examples,fuzzing", "--mode", "all", "--max-examples", str(MAX_EXAMPLES),
-         "--generation-database", "none", "--request-timeout", "30",
-         "--report", "ndjson", "--report-ndjson-path", str(report)],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path, check=False)
+        [
+            *schemathesis_command(),
+            "--no-color",
+            "run",
+            f"{server.url}/openapi.json",
+            "--checks",
+            "all",
+            "--exclude-checks",
+            "positive_data_acceptance",
+            "--phases",
+            "examples,fuzzing",
+            "--mode",
+            "all",
+            "--max-examples",
+            str(MAX_EXAMPLES),
+            "--generation-database",
+            "none",
+            "--request-timeout",
+            "30",
+            "--report",
+            "ndjson",
+            "--report-ndjson-path",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        check=False,
+    )
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
 
     finished = scenarios(report)

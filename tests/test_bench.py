@@ -21,15 +21,23 @@ from tests.support.data import shared_data_dir
 
 BENCH_RUN = REPO / "bench" / "run"
 #: Batches of roughly equal length (about half a minute each on two idle cores).
-BATCHES = [("startup", "data", "compute"), ("scale_out", "throughput"), ("rabbitmq", "round_trip", "memory"),
-           ("backlog", "api"), ("hosts",)]
+BATCHES = [
+    ("startup", "data", "compute"),
+    ("scale_out", "throughput"),
+    ("rabbitmq", "round_trip", "memory"),
+    ("backlog", "api"),
+    ("hosts",),
+]
 
 
 def bench_measures() -> list[str]:
     """The names in bench/run's ``MEASURES`` dict, read from its source (importing it would run the bench's set-up)."""
     for node in ast.walk(ast.parse(BENCH_RUN.read_text())):
-        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "MEASURES" for t in node.targets)
-                and isinstance(node.value, ast.Dict)):
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "MEASURES" for t in node.targets)
+            and isinstance(node.value, ast.Dict)
+        ):
             return [key.value for key in node.value.keys if isinstance(key, ast.Constant)]
     raise AssertionError("no MEASURES dict in bench/run")
 
@@ -52,11 +60,21 @@ def test_every_measure_is_in_one_batch():
 @pytest.mark.parametrize("batch", batches(), ids=lambda batch: ",".join(batch))
 def test_quick_bench_runs_each_measure_and_writes_its_json(tmp_path, batch):
     out = tmp_path / "bench.json"
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL", "FGRID_DATA_DIR")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL", "FGRID_DATA_DIR")
+    }
     env["FGRID_SHARED_DATA"] = str(shared_data_dir())
-    result = subprocess.run([sys.executable, str(BENCH_RUN), "--quick", "--only", ",".join(batch), "--json", str(out)],
-                            env=env, capture_output=True, text=True, timeout=580, cwd=REPO, check=False)
+    result = subprocess.run(
+        [sys.executable, str(BENCH_RUN), "--quick", "--only", ",".join(batch), "--json", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=580,
+        cwd=REPO,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     doc = json.loads(out.read_text())
     assert doc["quick"] is True
@@ -72,7 +90,8 @@ def test_quick_bench_runs_each_measure_and_writes_its_json(tmp_path, batch):
             if row["goal"] and row["fgrid"] is None:
                 # Skipped, or a count of failures that is zero (shown as nothing, and met).
                 assert row["note"] in ("not available", "skipped (--quick)") or (
-                    row["goal"] == "0" and row["passed"] is True), (name, row)
+                    row["goal"] == "0" and row["passed"] is True
+                ), (name, row)
             if row["fgrid"] is not None:
                 assert isinstance(row["fgrid"], (int, float)) and row["fgrid"] > 0, (name, row)
     # The table went to stdout, with each goal's verdict.

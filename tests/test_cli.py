@@ -34,8 +34,11 @@ def test_config_shows_sources_and_masks_passwords(tmp_path):
 
 
 def test_config_embedded_default(tmp_path):
-    result = runner.invoke(app, ["config", "--json"], env={"FGRID_DATA_DIR": str(tmp_path), "CELERY_BROKER_URL": "",
-                                                           "CELERY_RESULT_BACKEND": "", "REDIS_URL": ""})
+    result = runner.invoke(
+        app,
+        ["config", "--json"],
+        env={"FGRID_DATA_DIR": str(tmp_path), "CELERY_BROKER_URL": "", "CELERY_RESULT_BACKEND": "", "REDIS_URL": ""},
+    )
     doc = json.loads(result.stdout)
     assert doc["broker_url"]["value"] == "filesystem://"
     assert doc["result_backend"]["value"] == f"file://{tmp_path}/results"
@@ -43,8 +46,12 @@ def test_config_embedded_default(tmp_path):
 
 
 def test_redis_url_serves_both_when_the_celery_variables_are_unset(tmp_path):
-    env = {"REDIS_URL": "redis://127.0.0.1:6391/2", "FGRID_DATA_DIR": str(tmp_path), "CELERY_BROKER_URL": "",
-           "CELERY_RESULT_BACKEND": ""}
+    env = {
+        "REDIS_URL": "redis://127.0.0.1:6391/2",
+        "FGRID_DATA_DIR": str(tmp_path),
+        "CELERY_BROKER_URL": "",
+        "CELERY_RESULT_BACKEND": "",
+    }
     doc = json.loads(runner.invoke(app, ["config", "--json"], env=env).stdout)
     assert doc["broker_url"] == {"value": "redis://127.0.0.1:6391/2", "source": "env:REDIS_URL"}
     assert doc["result_backend"] == {"value": "redis://127.0.0.1:6391/2", "source": "env:REDIS_URL"}
@@ -56,8 +63,9 @@ def test_flag_beats_environment(tmp_path):
     assert json.loads(result.stdout)["data_dir"] == {"value": str(other), "source": "flag"}
 
 
-@pytest.mark.parametrize(("text", "expected"), [("2019-2021", [2019, 2020, 2021]), ("2023", [2023]),
-                                                ("2022,2019", [2019, 2022])])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("2019-2021", [2019, 2020, 2021]), ("2023", [2023]), ("2022,2019", [2019, 2022])]
+)
 def test_parse_seasons(text, expected):
     assert parse_seasons(text) == expected
 
@@ -140,14 +148,20 @@ def test_the_default_compare_slots_are_the_same_in_the_help_the_api_schema_and_t
     from fgrid.api import create_api
 
     def analysis(name: str, points: float) -> dict:
-        return {"player": {"name": name}, "opponent": {"code": "SF"}, "projection": {"points": points, "low": 1.0,
-                                                                                     "high": 30.0}}
+        return {
+            "player": {"name": name},
+            "opponent": {"code": "SF"},
+            "projection": {"points": points, "low": 1.0, "high": 30.0},
+        }
 
     ranked = compare.rank([analysis("A", 12.0), analysis("B", 15.0), analysis("C", 9.0)], slots=None)
     assert ranked["slots"] == len(ranked["start"]) == config.DEFAULT_COMPARE_SLOTS == 1
     said = f"(default: {config.DEFAULT_COMPARE_SLOTS})"
-    slots = next(p for p in typer.main.get_command(app).commands["compare"].params  # type: ignore[attr-defined]
-                 if p.name == "slots")
+    slots = next(
+        p
+        for p in typer.main.get_command(app).commands["compare"].params  # type: ignore[attr-defined]
+        if p.name == "slots"
+    )
     assert slots.help.endswith(said + ".")
     shown = runner.invoke(app, ["compare", "--help"], env={"COLUMNS": "200", "FGRID_DATA_DIR": str(tmp_path)})
     assert shown.exit_code == 0 and f"Players to start, at most the number compared {said}" in shown.output

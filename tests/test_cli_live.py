@@ -96,9 +96,11 @@ def test_the_task_list_is_exact_names_the_comparison_and_leaves_its_parts_out(em
     rows = operations.list_tasks(embedded, limit=20)
     assert len(rows) == 20  # the defect: --limit 20 showed 18 rows
     assert rows[0]["task_id"] == compare_id and rows[0]["name"] == "fgrid.compare_players"
-    row = operations.task_row({"id": compare_id, "name": "fgrid.compare_players", "submitted_at": 100.0},
-                              {"status": "SUCCESS", "name": "fgrid.rank_comparison",
-                               "date_done": "1970-01-01T00:01:50+00:00"}, now=200.0)
+    row = operations.task_row(
+        {"id": compare_id, "name": "fgrid.compare_players", "submitted_at": 100.0},
+        {"status": "SUCCESS", "name": "fgrid.rank_comparison", "date_done": "1970-01-01T00:01:50+00:00"},
+        now=200.0,
+    )
     assert row["name"] == "fgrid.compare_players"  # the defect: listed as fgrid.rank_comparison
     assert operations.list_tasks(embedded, state="revoked", limit=5) == []
 
@@ -107,10 +109,17 @@ def test_arguments_are_summarised_the_same_way_for_every_task_with_names() -> No
     from fgrid.service.lifecycle import summarize
 
     names = {"00-0033040": "Tyreek Hill", "00-0031408": "Davante Adams"}
-    assert summarize({"player": "00-0033040", "opponent": "SF", "location": None, "season": 2023, "week": 5,
-                      "scoring": "ppr"}, names) == "Tyreek Hill vs SF, 2023 w5"
-    requests = [{"player": "00-0033040", "opponent": "SF", "season": 2023, "week": 5, "scoring": "half"},
-                {"player": "00-0031408", "opponent": "KC", "season": 2023, "week": 5, "scoring": "half"}]
+    assert (
+        summarize(
+            {"player": "00-0033040", "opponent": "SF", "location": None, "season": 2023, "week": 5, "scoring": "ppr"},
+            names,
+        )
+        == "Tyreek Hill vs SF, 2023 w5"
+    )
+    requests = [
+        {"player": "00-0033040", "opponent": "SF", "season": 2023, "week": 5, "scoring": "half"},
+        {"player": "00-0031408", "opponent": "KC", "season": 2023, "week": 5, "scoring": "half"},
+    ]
     expected = "Tyreek Hill, Davante Adams, 2023 w5, scoring=half, slots=1"
     assert summarize({"requests": requests, "slots": 1}, names) == expected
     assert summarize({"seasons": [2019, 2020, 2021], "scoring": "ppr"}) == "2019-2021"
@@ -122,8 +131,11 @@ def test_arguments_are_summarised_the_same_way_for_every_task_with_names() -> No
 def test_a_wait_rides_out_a_short_outage_and_says_so(embedded, monkeypatch) -> None:
     from fgrid.service import lifecycle
 
-    answers: list[Any] = [UnavailableError("cannot reach the result store"), UnavailableError("still down"),
-                          {"task_id": ID_A, "state": "SUCCESS", "result": 1}]
+    answers: list[Any] = [
+        UnavailableError("cannot reach the result store"),
+        UnavailableError("still down"),
+        {"task_id": ID_A, "state": "SUCCESS", "result": 1},
+    ]
 
     def task_state(settings: Any, task_id: str, meta: Any = None) -> dict[str, Any]:
         answer = answers.pop(0)
@@ -156,8 +168,9 @@ def test_a_wait_says_once_that_no_worker_consumes_the_queue(embedded, monkeypatc
     watchman = Watchman(embedded, said.append)
     for elapsed in (0.5, 3.5, 4.5, 9.0):
         watchman.update({"state": "PENDING", "queue": "ai", "elapsed": elapsed})
-    assert said == [("no worker consumes the 'ai' queue: the task waits until one does; start one with "
-                     "`fgrid worker -Q ai`")]
+    assert said == [
+        ("no worker consumes the 'ai' queue: the task waits until one does; start one with `fgrid worker -Q ai`")
+    ]
 
 
 def test_ctrl_c_during_a_wait_leaves_the_task_running_and_says_how_to_find_it(embedded, capsys) -> None:
@@ -232,9 +245,10 @@ def test_worker_stop_names_one_worker(monkeypatch, capsys, embedded) -> None:
 def test_doctor_warns_without_failing_unless_strict(monkeypatch, capsys, embedded) -> None:
     from fgrid.service import health
 
-    checks = [{"check": "broker reachable", "ok": True, "detail": "x", "fix": None, "level": None},
-              {"check": "ai model present", "ok": False, "detail": "no model", "fix": "fgrid train",
-               "level": "warning"}]
+    checks = [
+        {"check": "broker reachable", "ok": True, "detail": "x", "fix": None, "level": None},
+        {"check": "ai model present", "ok": False, "detail": "no model", "fix": "fgrid train", "level": "warning"},
+    ]
     monkeypatch.setattr(health, "doctor", lambda settings: [dict(c) for c in checks])
     code, out, _ = run_main(monkeypatch, capsys, "doctor")
     assert code == 0 and "1 warning" in out

@@ -53,9 +53,32 @@ def test_help_of_every_command_imports_nothing_heavy() -> None:
     assert result.returncode == 0, result.stderr
     commands = set(result.stdout.splitlines())
     # The walk found them all: every group and command of the CLI, including the nested ones.
-    assert {"analyze-player", "compare", "backtest", "status", "tasks", "cancel", "retry", "purge", "queues",
-            "workers", "top", "doctor", "worker", "config", "data", "data sync", "data info", "train", "predict",
-            "grade", "model", "model list", "model show", "serve"} <= commands
+    assert {
+        "analyze-player",
+        "compare",
+        "backtest",
+        "status",
+        "tasks",
+        "cancel",
+        "retry",
+        "purge",
+        "queues",
+        "workers",
+        "top",
+        "doctor",
+        "worker",
+        "config",
+        "data",
+        "data sync",
+        "data info",
+        "train",
+        "predict",
+        "grade",
+        "model",
+        "model list",
+        "model show",
+        "serve",
+    } <= commands
     assert len(commands) >= 25  # the root (the empty path) and 24 commands and groups
 
 
@@ -132,10 +155,14 @@ def fgrid_imports() -> tuple[Import, ...]:
                     base = ".".join([*parent, base] if base else parent)
                 # `from fgrid.cli import options` loads the module fgrid.cli.options; `from fgrid.cli import app`
                 # the package fgrid.cli.
-                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules() else _resolve(base)
-                           for a in node.names]
-            found.extend(Import(source, target, node.lineno, id(node) in type_only)
-                         for target in targets if target.split(".")[0] == "fgrid" and target != source)
+                targets = [
+                    f"{base}.{a.name}" if f"{base}.{a.name}" in modules() else _resolve(base) for a in node.names
+                ]
+            found.extend(
+                Import(source, target, node.lineno, id(node) in type_only)
+                for target in targets
+                if target.split(".")[0] == "fgrid" and target != source
+            )
     return tuple(found)
 
 
@@ -145,8 +172,15 @@ def _within(name: str, prefixes: tuple[str, ...]) -> bool:
 
 def test_the_graph_reads_the_whole_package() -> None:
     names = set(modules())
-    assert {"fgrid.cli", "fgrid.cli.options", "fgrid.render.tasks", "fgrid.service.lifecycle", "fgrid.broker",
-            "fgrid.analysis.matchup.analysis", "fgrid.recovery"} <= names
+    assert {
+        "fgrid.cli",
+        "fgrid.cli.options",
+        "fgrid.render.tasks",
+        "fgrid.service.lifecycle",
+        "fgrid.broker",
+        "fgrid.analysis.matchup.analysis",
+        "fgrid.recovery",
+    } <= names
     found = {(i.source, i.target) for i in fgrid_imports()}
     assert ("fgrid.cli", "fgrid.cli.tasks") in found  # the root imports its leaves
     assert ("fgrid.cli.tasks", "fgrid.render.tasks") in found  # a function-local import counts
@@ -154,23 +188,41 @@ def test_the_graph_reads_the_whole_package() -> None:
 
 #: (layer, what it must not import, what it may import of fgrid (None: anything else)); type-only imports count.
 LAYER_RULES = [
-    pytest.param(("fgrid.analysis",), (), ("fgrid.analysis", "fgrid.errors", "fgrid.config", "fgrid.files"),
-                 id="analysis-imports-no-job-system"),
-    pytest.param(("fgrid.broker",), ("fgrid.cli", "fgrid.render", "fgrid.service", "fgrid.api"), None,
-                 id="broker-imports-no-upper-layer"),
-    pytest.param(("fgrid.service",), ("fgrid.cli", "fgrid.render", "fgrid.api"), None,
-                 id="service-imports-no-interface"),
-    pytest.param(("fgrid.recovery",), ("fgrid.service", "fgrid.cli", "fgrid.render", "fgrid.api"), None,
-                 id="recovery-imports-no-upper-layer"),
+    pytest.param(
+        ("fgrid.analysis",),
+        (),
+        ("fgrid.analysis", "fgrid.errors", "fgrid.config", "fgrid.files"),
+        id="analysis-imports-no-job-system",
+    ),
+    pytest.param(
+        ("fgrid.broker",),
+        ("fgrid.cli", "fgrid.render", "fgrid.service", "fgrid.api"),
+        None,
+        id="broker-imports-no-upper-layer",
+    ),
+    pytest.param(
+        ("fgrid.service",), ("fgrid.cli", "fgrid.render", "fgrid.api"), None, id="service-imports-no-interface"
+    ),
+    pytest.param(
+        ("fgrid.recovery",),
+        ("fgrid.service", "fgrid.cli", "fgrid.render", "fgrid.api"),
+        None,
+        id="recovery-imports-no-upper-layer",
+    ),
     pytest.param(("fgrid.render",), (), ("fgrid.render",), id="render-is-pure"),
 ]
 
 
 @pytest.mark.parametrize(("layer", "forbidden", "allowed"), LAYER_RULES)
-def test_layers_import_one_way(layer: tuple[str, ...], forbidden: tuple[str, ...],
-                               allowed: tuple[str, ...] | None) -> None:
-    bad = [str(i) for i in fgrid_imports() if _within(i.source, layer) and (
-        _within(i.target, forbidden) or (allowed is not None and not _within(i.target, allowed)))]
+def test_layers_import_one_way(
+    layer: tuple[str, ...], forbidden: tuple[str, ...], allowed: tuple[str, ...] | None
+) -> None:
+    bad = [
+        str(i)
+        for i in fgrid_imports()
+        if _within(i.source, layer)
+        and (_within(i.target, forbidden) or (allowed is not None and not _within(i.target, allowed)))
+    ]
     assert not bad, "\n".join(bad)
 
 

@@ -7,11 +7,10 @@ import uuid
 
 import pytest
 
-from fgrid.recovery import ledger
 from fgrid.app import get_app
 from fgrid.config import Settings
-from fgrid.recovery.ledger import INDEX_KEY, OPEN_KEY, TASK_KEY, TaskLedger
-from fgrid.recovery.ledger import task_info
+from fgrid.recovery import ledger
+from fgrid.recovery.ledger import INDEX_KEY, OPEN_KEY, TASK_KEY, TaskLedger, task_info
 from tests.support.processes import redis_env
 
 

@@ -21,8 +21,16 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
 
 def spawn(pexpect, args: list[str], env: dict[str, str]):
     # codec_errors: a redraw cut short may leave half a box-drawing character in the stream.
-    child = pexpect.spawn(sys.executable, ["-m", "fgrid", *args], env=env, cwd=str(REPO), dimensions=(24, 80),
-                          encoding="utf-8", codec_errors="replace", timeout=30)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "fgrid", *args],
+        env=env,
+        cwd=str(REPO),
+        dimensions=(24, 80),
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=30,
+    )
     child.logfile_read = io.StringIO()  # everything it wrote, to read back
     return child
 

@@ -43,9 +43,8 @@ def run_all(env: dict, *commands: list[str]) -> list[subprocess.CompletedProcess
 
 
 def wait_state(env: dict, task_id: str, timeout: float = 45) -> dict:
-    from fgrid.app import get_app
-    from fgrid.service import lifecycle
     from fgrid.config import Settings
+    from fgrid.service import lifecycle
 
     settings = Settings.from_env(env)
     deadline = time.monotonic() + timeout
@@ -63,8 +62,8 @@ def rows_of(result: subprocess.CompletedProcess) -> dict[str, dict]:
 @pytest.mark.slow
 def test_operating_fgrid_on_redis(data_dir, redis_server, start_worker):
     from fgrid.app import get_app
-    from fgrid.service import lifecycle
     from fgrid.config import Settings
+    from fgrid.service import lifecycle
 
     env = redis_env(data_dir, redis_server)
     settings = Settings.from_env(env)
@@ -72,7 +71,8 @@ def test_operating_fgrid_on_redis(data_dir, redis_server, start_worker):
 
     # No worker yet: the task waits, and `fgrid workers` says in one line that nobody answered.
     submitted, workers_json, workers_plain, watch_json = run_all(
-        env, [*LAMB, "--json"], ["workers", "--json"], ["workers"], ["queues", "--watch", "--json"])
+        env, [*LAMB, "--json"], ["workers", "--json"], ["workers"], ["queues", "--watch", "--json"]
+    )
     task_id = parse(submitted)["task_id"]
     assert parse(workers_json) == {"workers": []}
     assert workers_plain.returncode == 0 and workers_plain.stdout == ""
@@ -100,8 +100,14 @@ def test_operating_fgrid_on_redis(data_dir, redis_server, start_worker):
     # A task from another client fails because the data is gone; once it is back, `fgrid retry` re-runs it.
     (data_dir / "nfl").rename(data_dir / "nfl-away")
     kwargs = json.dumps({"player": "CeeDee Lamb", "opponent": "SF", "season": 2023, "week": 5})
-    called = subprocess.run([sys.executable, "-m", "celery", "-A", "fgrid", "call", config.TASK_ANALYZE, "--kwargs",
-                             kwargs], env=env, capture_output=True, text=True, cwd=REPO, timeout=60)
+    called = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "fgrid", "call", config.TASK_ANALYZE, "--kwargs", kwargs],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert called.returncode == 0, called.stderr
     failed_id = called.stdout.strip()
     failed = wait_state(env, failed_id)
@@ -109,8 +115,13 @@ def test_operating_fgrid_on_redis(data_dir, redis_server, start_worker):
     (data_dir / "nfl-away").rename(data_dir / "nfl")
 
     failures, retried, again, unknown, bad_state = run_all(
-        env, ["tasks", "--json", "--state", "failure"], ["retry", failed_id, "--json"], ["retry", task_id[:8]],
-        ["retry", "00000000-0000-0000-0000-000000000000"], ["tasks", "--state", "SLEEPING"])
+        env,
+        ["tasks", "--json", "--state", "failure"],
+        ["retry", failed_id, "--json"],
+        ["retry", task_id[:8]],
+        ["retry", "00000000-0000-0000-0000-000000000000"],
+        ["tasks", "--state", "SLEEPING"],
+    )
     failures = rows_of(failures)
     assert list(failures) == [failed_id] and "no NFL data" in failures[failed_id]["error"]
     retried = parse(retried)
@@ -135,8 +146,13 @@ def test_operating_fgrid_on_redis(data_dir, redis_server, start_worker):
         held = app.amqp.queues["analysis"].bind(conn.default_channel).get(no_ack=False)
         assert held.headers["id"] == compare_id
         queues, workers, workers_plain, tasks_plain, doctor = run_all(
-            env, ["queues", "--json"], ["workers", "--json"], ["workers"], ["tasks", "--limit", "2"],
-            ["doctor", "--json"])
+            env,
+            ["queues", "--json"],
+            ["workers", "--json"],
+            ["workers"],
+            ["tasks", "--limit", "2"],
+            ["doctor", "--json"],
+        )
     assert redis.llen("analysis") == 1  # released when the holder closed, back in line
 
     queues = {q["queue"]: q for q in parse(queues)["queues"]}
@@ -162,8 +178,13 @@ def test_operating_fgrid_on_redis(data_dir, redis_server, start_worker):
     checks = parse(doctor, code=1)
     by_name = {c["check"]: c for c in checks["checks"]}
     assert checks["ok"] is False
-    for name in ("broker reachable", "result store reachable", "worker consuming 'matchups'", "tasks registered",
-                 "NFL data present"):
+    for name in (
+        "broker reachable",
+        "result store reachable",
+        "worker consuming 'matchups'",
+        "tasks registered",
+        "NFL data present",
+    ):
         assert by_name[name]["ok"], by_name[name]
     no_ai = by_name["worker consuming 'ai'"]
     assert not no_ai["ok"] and "fgrid worker -Q ai" in no_ai["fix"]
@@ -188,9 +209,8 @@ def test_operating_fgrid_on_redis(data_dir, redis_server, start_worker):
 
 
 def test_workers_queues_and_cancel_on_the_embedded_broker(data_dir, start_worker):
-    from fgrid.app import get_app
-    from fgrid.service import lifecycle
     from fgrid.config import Settings
+    from fgrid.service import lifecycle
 
     env = base_env(data_dir)
     start_worker(env, "-c", "1", "-Q", "matchups,analysis")

@@ -30,8 +30,10 @@ def analysis_result(name: str = "CeeDee Lamb", verdict: str = "START", score: fl
         "game": {"season": 2023, "week": 5, "home": False, "venue": {"name": "Levi's Stadium"}},
         "projection": {"points": 17.43, "low": 9.1, "high": 27.8},
         "recommendation": {"verdict": verdict, "confidence": 0.71, "reasons": ["targets up", "weak slot defence"]},
-        "factors": [{"name": "target share", "value": 0.281, "effect": 1.25},
-                    {"name": "pass defence", "value": 0.9, "effect": -0.5}],
+        "factors": [
+            {"name": "target share", "value": 0.281, "effect": 1.25},
+            {"name": "pass defence", "value": 0.9, "effect": -0.5},
+        ],
         "matchup_score": score,
         "scoring": "ppr",
         "data_through": "2023 week 4",
@@ -47,8 +49,14 @@ def headers_whole(out: str, headers: tuple[str, ...]) -> bool:
 
 
 def test_task_table_shows_the_short_id_and_a_fan_outs_parts() -> None:
-    row = {"task_id": TASK_ID, "name": "fgrid.backtest", "state": "PROGRESS",
-           "progress": {"stage": None, "done": 3, "total": 14, "percent": 21.4}, "worker": "w1@host", "elapsed": 2.04}
+    row = {
+        "task_id": TASK_ID,
+        "name": "fgrid.backtest",
+        "state": "PROGRESS",
+        "progress": {"stage": None, "done": 3, "total": 14, "percent": 21.4},
+        "worker": "w1@host",
+        "elapsed": 2.04,
+    }
     narrow = show(tasks.task_table([row]))
     assert headers_whole(narrow, ("id", "task", "state", "progress", "worker", "elapsed")), narrow
     assert TASK_ID[:8] in narrow and TASK_ID not in narrow and "3/14 parts" in narrow and "21%" in narrow
@@ -58,8 +66,13 @@ def test_task_table_shows_the_short_id_and_a_fan_outs_parts() -> None:
 
 def test_task_table_shows_a_trainings_stage_and_percent_not_zero_parts() -> None:
     # The defect: a training's {"stage": "fit", "percent": 77} showed as PROGRESS 0/0.
-    row = {"task_id": TASK_ID, "name": "fgrid.ai.train", "state": "PROGRESS",
-           "progress": {"stage": "fit", "done": None, "total": None, "percent": 77.0}, "worker": "w1@host"}
+    row = {
+        "task_id": TASK_ID,
+        "name": "fgrid.ai.train",
+        "state": "PROGRESS",
+        "progress": {"stage": "fit", "done": None, "total": None, "percent": 77.0},
+        "worker": "w1@host",
+    }
     out = show(tasks.task_table([row]))
     assert "fit" in out and "77%" in out and "0/0" not in out and "train" in out
 
@@ -70,14 +83,28 @@ def test_task_table_without_progress_has_no_progress_column() -> None:
 
 
 def task_row(**extra: Any) -> dict[str, Any]:
-    return {"task_id": TASK_ID, "name": "fgrid.analyze_player", "summary": "CeeDee Lamb vs SF, 2023 w5",
-            "state": "SUCCESS", "worker": "w1@host", "runtime": 0.004, "wait": 12.0, "latency": 12.004,
-            "submitted_at": NOW - 400, **extra}
+    return {
+        "task_id": TASK_ID,
+        "name": "fgrid.analyze_player",
+        "summary": "CeeDee Lamb vs SF, 2023 w5",
+        "state": "SUCCESS",
+        "worker": "w1@host",
+        "runtime": 0.004,
+        "wait": 12.0,
+        "latency": 12.004,
+        "submitted_at": NOW - 400,
+        **extra,
+    }
 
 
 def test_tasks_table_fits_80_columns_with_whole_headers_and_short_ids() -> None:
-    rows = [task_row(summary="Davante Adams, Tyreek Hill, CeeDee Lamb, Justin Jefferson, 2023 w5 " * 2,
-                     name="fgrid.compare_players"), task_row()]
+    rows = [
+        task_row(
+            summary="Davante Adams, Tyreek Hill, CeeDee Lamb, Justin Jefferson, 2023 w5 " * 2,
+            name="fgrid.compare_players",
+        ),
+        task_row(),
+    ]
     out = show(tasks.tasks_table(rows, now=NOW))
     assert headers_whole(out, ("id", "task", "arguments", "state", "worker", "wait", "run", "age")), out
     assert TASK_ID[:8] in out and TASK_ID not in out and "compare" in out and "…" in out
@@ -105,8 +132,14 @@ def test_an_empty_task_index_says_so() -> None:
 
 
 def test_status_table_compacts_json_and_shows_progress() -> None:
-    doc = {"task_id": TASK_ID, "status": "PROGRESS", "ready": False, "successful": False, "result": None,
-           "progress": {"stage": "fit", "percent": 77.0, "done": None, "total": None}}
+    doc = {
+        "task_id": TASK_ID,
+        "status": "PROGRESS",
+        "ready": False,
+        "successful": False,
+        "result": None,
+        "progress": {"stage": "fit", "percent": 77.0, "done": None, "total": None},
+    }
     out = show(tasks.status_table(doc))
     assert "fit" in out and "77%" in out and "false" in out
     doc.update(status="SUCCESS", ready=True, successful=True, result={"numbers": list(range(500))}, progress=None)
@@ -116,9 +149,18 @@ def test_status_table_compacts_json_and_shows_progress() -> None:
 
 def test_status_view_shows_the_analysis_in_full_as_wait_does() -> None:
     # The defect: `fgrid status ID` printed one line for an analysis; only --json had the reasons and factors.
-    info = {"task_id": TASK_ID, "state": "SUCCESS", "name": "fgrid.analyze_player", "summary": "CeeDee Lamb vs SF",
-            "worker": "w1@host", "queue": "matchups", "submitted_at": None, "result": analysis_result(),
-            "error": None, "progress": None}
+    info = {
+        "task_id": TASK_ID,
+        "state": "SUCCESS",
+        "name": "fgrid.analyze_player",
+        "summary": "CeeDee Lamb vs SF",
+        "worker": "w1@host",
+        "queue": "matchups",
+        "submitted_at": None,
+        "result": analysis_result(),
+        "error": None,
+        "progress": None,
+    }
     out = show(tasks.status_view(info))
     assert TASK_ID[:8] in out and "analyze" in out
     for part in ("weak slot defence", "target share", "CeeDee Lamb"):
@@ -127,24 +169,33 @@ def test_status_view_shows_the_analysis_in_full_as_wait_does() -> None:
 
 
 def test_cancel_and_retry_summaries_say_what_happened() -> None:
-    line = tasks.cancel_summary({"task_id": TASK_ID, "terminated": True, "previous_state": "STARTED",
-                                 "removed_from_queue": False, "revoked_by": ["w1@host"]}).plain
+    line = tasks.cancel_summary(
+        {
+            "task_id": TASK_ID,
+            "terminated": True,
+            "previous_state": "STARTED",
+            "removed_from_queue": False,
+            "revoked_by": ["w1@host"],
+        }
+    ).plain
     assert line == "task 3f1c9e5e terminated (was STARTED); acknowledged by w1@host"
     # The defect: retry printed a bare id.
-    line = tasks.retry_summary({"task_id": "aaaabbbb" + TASK_ID[8:], "retry_of": TASK_ID,
-                                "name": "fgrid.analyze_player"}).plain
-    assert line == ("task 3f1c9e5e queued again as aaaabbbb (analyze); "
-                    "follow it with `fgrid status aaaabbbb --watch`")
+    line = tasks.retry_summary(
+        {"task_id": "aaaabbbb" + TASK_ID[8:], "retry_of": TASK_ID, "name": "fgrid.analyze_player"}
+    ).plain
+    assert line == ("task 3f1c9e5e queued again as aaaabbbb (analyze); follow it with `fgrid status aaaabbbb --watch`")
 
 
 # --- results -------------------------------------------------------------------------------------------------------
 
 
 def test_ranking_table_lists_players_in_rank_with_verdicts_and_starts() -> None:
-    ranking = {"ranking": [
-        {"rank": 1, "start": True, "analysis": analysis_result("CeeDee Lamb", "START", 64)},
-        {"rank": 2, "start": False, "analysis": analysis_result("Tyreek Hill", "SIT", 38)},
-    ]}
+    ranking = {
+        "ranking": [
+            {"rank": 1, "start": True, "analysis": analysis_result("CeeDee Lamb", "START", 64)},
+            {"rank": 2, "start": False, "analysis": analysis_result("Tyreek Hill", "SIT", 38)},
+        ]
+    }
     out = show(analysis.ranking_table(ranking))
     assert out.index("CeeDee Lamb") < out.index("Tyreek Hill")
     assert "✔ start" in out and "SIT" in out and "9.1-27.8" in out
@@ -159,14 +210,18 @@ def comparison(*rows: tuple[str, float, float, float]) -> dict[str, Any]:
         a = analysis_result(name)
         a["projection"] = {"points": points, "low": low, "high": high}
         ranking.append({"rank": rank, "start": rank == 1, "analysis": a})
-    return {"season": 2023, "week": 5, "ranking": ranking,
-            "summary": "Start CeeDee Lamb (17.4) over Tyreek Hill (12.0): +5.4 projected points"}
+    return {
+        "season": 2023,
+        "week": 5,
+        "ranking": ranking,
+        "summary": "Start CeeDee Lamb (17.4) over Tyreek Hill (12.0): +5.4 projected points",
+    }
 
 
 def bar_of(out: str, name: str) -> str:
     """The range bar on ``name``'s line of a range chart (the run of bar characters)."""
     line = next(line for line in out.splitlines() if line.startswith(name) and "●" in line)
-    return line[line.index(next(c for c in line if c in "·━●")):].split(" ")[0]
+    return line[line.index(next(c for c in line if c in "·━●")) :].split(" ")[0]
 
 
 def test_the_comparison_shows_its_advice_and_every_range_on_one_scale() -> None:
@@ -185,15 +240,25 @@ def test_the_comparison_shows_its_advice_and_every_range_on_one_scale() -> None:
 
 def test_the_lineup_shows_every_range_on_one_scale_starters_then_bench() -> None:
     def player(name: str, slot: str | None, low: float, points: float, high: float) -> dict[str, Any]:
-        row = {"player": {"name": name, "position": "WR"}, "opponent": {"code": "SF"}, "game": {"home": True},
-               "projection": {"points": points, "low": low, "high": high}}
+        row = {
+            "player": {"name": name, "position": "WR"},
+            "opponent": {"code": "SF"},
+            "game": {"home": True},
+            "projection": {"points": points, "low": low, "high": high},
+        }
         return {**row, "slot": slot} if slot else {**row, "gap": 2.0, "replaces": "CeeDee Lamb"}
 
-    result = {"season": 2023, "week": 5, "scoring": "ppr", "model": "engine",
-              "starters": [player("CeeDee Lamb", "SUPERFLEX", 9.1, 17.4, 27.8)],
-              "bench": [player("Tyreek Hill", None, 2.0, 12.0, 41.0)], "summary": "Start CeeDee Lamb (17.4)"}
+    result = {
+        "season": 2023,
+        "week": 5,
+        "scoring": "ppr",
+        "model": "engine",
+        "starters": [player("CeeDee Lamb", "SUPERFLEX", 9.1, 17.4, 27.8)],
+        "bench": [player("Tyreek Hill", None, 2.0, 12.0, 41.0)],
+        "summary": "Start CeeDee Lamb (17.4)",
+    }
     out = show(lineup.lineup_table(result))
-    chart = out[out.index("80% range, points"):].splitlines()
+    chart = out[out.index("80% range, points") :].splitlines()
     assert chart[2].startswith("SUPERFLEX CeeDee Lamb") and chart[3].startswith("BN        Tyreek Hill")
     assert bar_of(out, "SUPERFLEX").index("●") > bar_of(out, "BN").index("●")
     assert "Start CeeDee Lamb (17.4)" in out and lines_fit(out)
@@ -211,12 +276,32 @@ def test_the_analysis_shows_his_recent_weeks_as_a_sparkline_beside_the_projectio
 
 def backtest_report() -> dict[str, Any]:
     def group(rows: int, below: float, above: float) -> dict[str, Any]:
-        return {"rows": rows, "mae": 5.0, "baseline_mae": 5.5, "ratio": 0.909, "coverage": 1 - below - above,
-                "below": below, "above": above, "pairs": 10, "pair_accuracy": 0.7, "baseline_pair_accuracy": 0.68}
+        return {
+            "rows": rows,
+            "mae": 5.0,
+            "baseline_mae": 5.5,
+            "ratio": 0.909,
+            "coverage": 1 - below - above,
+            "below": below,
+            "above": above,
+            "pairs": 10,
+            "pair_accuracy": 0.7,
+            "baseline_pair_accuracy": 0.68,
+        }
 
-    return {"season": 2023, "weeks": [5, 18], "scoring": "ppr", "predictor": "engine",
-            "summary": {"by_position": {"QB": group(448, 0.164, 0.045), "WR": group(1106, 0.1, 0.1),
-                                        "ALL": group(1554, 0.118, 0.084)}}}
+    return {
+        "season": 2023,
+        "weeks": [5, 18],
+        "scoring": "ppr",
+        "predictor": "engine",
+        "summary": {
+            "by_position": {
+                "QB": group(448, 0.164, 0.045),
+                "WR": group(1106, 0.1, 0.1),
+                "ALL": group(1554, 0.118, 0.084),
+            }
+        },
+    }
 
 
 def test_the_backtest_shows_the_calibration_of_the_80_percent_interval() -> None:
@@ -248,11 +333,21 @@ def colour_codes(out: str) -> list[str]:
 def test_the_charts_fit_80_columns_without_colour_or_a_terminal(view: str) -> None:
     import io
 
-    value = {"comparison": comparison(("CeeDee Lamb", 9.1, 17.4, 27.8), ("Tyreek Hill", 2.0, 12.0, 41.0)),
-             "analysis": {**analysis_result(), "recent_points": [3.0, 30.0]},
-             "backtest": backtest_report(),
-             "lineup": {"starters": [{"slot": "WR", "player": {"name": "CeeDee Lamb", "position": "WR"},
-                                      "projection": {"points": 17.4, "low": 9.1, "high": 27.8}}], "bench": []}}[view]
+    value = {
+        "comparison": comparison(("CeeDee Lamb", 9.1, 17.4, 27.8), ("Tyreek Hill", 2.0, 12.0, 41.0)),
+        "analysis": {**analysis_result(), "recent_points": [3.0, 30.0]},
+        "backtest": backtest_report(),
+        "lineup": {
+            "starters": [
+                {
+                    "slot": "WR",
+                    "player": {"name": "CeeDee Lamb", "position": "WR"},
+                    "projection": {"points": 17.4, "low": 9.1, "high": 27.8},
+                }
+            ],
+            "bench": [],
+        },
+    }[view]
     shown = results.result(value)
     assert shown is not None
     chart = {"comparison": "●", "lineup": "●", "analysis": "▂█", "backtest": "▒"}[view]
@@ -273,16 +368,30 @@ def test_a_name_that_looks_like_markup_is_printed_as_is() -> None:
     assert "64 / 100" in out and "away, Levi's Stadium" in out and "+1.25" in out and "• targets up" in out
 
 
-@pytest.mark.parametrize(("value", "view"), [
-    ({"ranking": []}, "comparison"),
-    (analysis_result(), "matchup analysis"),
-    ({"grades": []}, "matchup grades"),
-    ({"season": 2023, "week": 5, "slate": []}, "2023 week 5 slate"),
-    ({"season": 2023, "weeks": [5, 6], "scoring": "ppr", "predictor": "engine",
-      "summary": {"by_position": {"ALL": {"rows": 10, "mae": 5.0, "baseline_mae": 5.5, "ratio": 0.909,
-                                          "coverage": None}}}}, "backtest 2023 weeks 5-6, PPR"),
-    ({"model_id": "m1", "seasons": [2019, 2021], "scoring": "ppr", "metrics": {}}, "trained model"),
-])
+@pytest.mark.parametrize(
+    ("value", "view"),
+    [
+        ({"ranking": []}, "comparison"),
+        (analysis_result(), "matchup analysis"),
+        ({"grades": []}, "matchup grades"),
+        ({"season": 2023, "week": 5, "slate": []}, "2023 week 5 slate"),
+        (
+            {
+                "season": 2023,
+                "weeks": [5, 6],
+                "scoring": "ppr",
+                "predictor": "engine",
+                "summary": {
+                    "by_position": {
+                        "ALL": {"rows": 10, "mae": 5.0, "baseline_mae": 5.5, "ratio": 0.909, "coverage": None}
+                    }
+                },
+            },
+            "backtest 2023 weeks 5-6, PPR",
+        ),
+        ({"model_id": "m1", "seasons": [2019, 2021], "scoring": "ppr", "metrics": {}}, "trained model"),
+    ],
+)
 def test_a_result_is_shown_by_its_shape(value: dict[str, Any], view: str) -> None:
     shown = results.result(value)
     assert shown is not None and view in show(shown)
@@ -294,10 +403,16 @@ def test_a_result_of_no_known_shape_has_no_view(value: Any) -> None:
 
 
 def test_model_table_shows_the_validation_by_position() -> None:
-    groups = {"WR": {"rows": 1121, "mae": 5.4575, "baseline_mae": 5.7745, "ratio": 0.9451, "coverage": 0.7939},
-              "ALL": {"rows": 2724, "mae": 5.4429, "baseline_mae": 5.7484, "ratio": 0.9468, "coverage": None}}
-    model = {"model_id": "m1", "scoring": "ppr", "seasons": [2021, 2019, 2020],
-             "metrics": {"validation": {"by_position": groups}}}
+    groups = {
+        "WR": {"rows": 1121, "mae": 5.4575, "baseline_mae": 5.7745, "ratio": 0.9451, "coverage": 0.7939},
+        "ALL": {"rows": 2724, "mae": 5.4429, "baseline_mae": 5.7484, "ratio": 0.9468, "coverage": None},
+    }
+    model = {
+        "model_id": "m1",
+        "scoring": "ppr",
+        "seasons": [2021, 2019, 2020],
+        "metrics": {"validation": {"by_position": groups}},
+    }
     out = show(ai.model_table([model], metrics=True))
     assert "2019-2021" in out and "0.947" in out and "validation by position" in out and "5.774" in out
     assert "-" in out  # no coverage
@@ -307,9 +422,16 @@ def test_model_table_shows_the_validation_by_position() -> None:
 
 
 def test_doctor_lines_mark_each_check_and_name_the_fix() -> None:
-    checks = [{"check": "broker reachable", "ok": True, "detail": "redis://127.0.0.1:6390/0", "fix": None},
-              {"check": "worker consuming 'matchups'", "ok": False, "detail": "no worker consumes this queue",
-               "fix": "start one: `fgrid worker -Q matchups`", "level": "failure"}]
+    checks = [
+        {"check": "broker reachable", "ok": True, "detail": "redis://127.0.0.1:6390/0", "fix": None},
+        {
+            "check": "worker consuming 'matchups'",
+            "ok": False,
+            "detail": "no worker consumes this queue",
+            "fix": "start one: `fgrid worker -Q matchups`",
+            "level": "failure",
+        },
+    ]
     out = show(monitor.doctor_lines(checks))
     assert out.splitlines() == [
         "✔ broker reachable: redis://127.0.0.1:6390/0",
@@ -324,8 +446,14 @@ def test_doctor_lines_mark_each_check_and_name_the_fix() -> None:
 
 
 def test_queues_table_shows_depths_and_a_queue_nobody_consumes() -> None:
-    out = show(monitor.queues_table([{"queue": "matchups", "waiting": 12, "reserved": 2, "consumers": 1},
-                                     {"queue": "ai", "waiting": 0, "reserved": None, "consumers": 0}]))
+    out = show(
+        monitor.queues_table(
+            [
+                {"queue": "matchups", "waiting": 12, "reserved": 2, "consumers": 1},
+                {"queue": "ai", "waiting": 0, "reserved": None, "consumers": 0},
+            ]
+        )
+    )
     assert "matchups" in out and "12" in out and "█" * 24 in out and "·" * 24 in out
     assert headers_whole(out, ("queue", "waiting", "reserved", "consumers", "depth"))
     assert lines_fit(out)
@@ -333,9 +461,17 @@ def test_queues_table_shows_depths_and_a_queue_nobody_consumes() -> None:
 
 def test_workers_table_fits_80_columns_with_whole_headers() -> None:
     # The defect: `work… queu… cele…`.
-    row = {"hostname": "celery@fgrid-build-host-with-a-long-name", "queues": ["ai", "analysis", "matchups"],
-           "all_queues": True, "pool": "prefork", "concurrency": 8, "active": 1, "processed": 12345,
-           "uptime": 3700.0, "max_rss_kib": 204800}
+    row = {
+        "hostname": "celery@fgrid-build-host-with-a-long-name",
+        "queues": ["ai", "analysis", "matchups"],
+        "all_queues": True,
+        "pool": "prefork",
+        "concurrency": 8,
+        "active": 1,
+        "processed": 12345,
+        "uptime": 3700.0,
+        "max_rss_kib": 204800,
+    }
     out = show(monitor.workers_table([row]))
     assert headers_whole(out, ("worker", "queues", "pool", "active", "processed", "uptime", "memory")), out
     assert "celery@fgrid" in out and "all" in out and "prefork 8" in out and "200 MiB" in out
@@ -343,22 +479,47 @@ def test_workers_table_fits_80_columns_with_whole_headers() -> None:
 
 
 def test_the_dashboard_fits_80x24() -> None:
-    recent = [{"task_id": TASK_ID, "name": "fgrid.ai.train", "summary": "2019-2023", "state": "PROGRESS",
-               "progress": {"stage": "fit", "percent": 77.0}, "worker": "w1@host", "submitted_at": NOW - 5}]
+    recent = [
+        {
+            "task_id": TASK_ID,
+            "name": "fgrid.ai.train",
+            "summary": "2019-2023",
+            "state": "PROGRESS",
+            "progress": {"stage": "fit", "percent": 77.0},
+            "worker": "w1@host",
+            "submitted_at": NOW - 5,
+        }
+    ]
     recent += [dict(recent[0], task_id=f"{n:08x}" + TASK_ID[8:], state="SUCCESS", progress=None) for n in range(30)]
-    snap = {"time": NOW, "queues": [{"queue": q, "waiting": 1, "reserved": 0, "consumers": 1}
-                                    for q in ("matchups", "analysis", "ai")],
-            "workers": [{"hostname": "w1@host", "queues": ["matchups"], "pool": "prefork", "concurrency": 2,
-                         "active": 1, "processed": 42, "uptime": 3700.0, "max_rss_kib": 204800}],
-            "recent": recent, "failures": [dict(recent[0], state="FAILURE", error="boom")],
-            "states": {"SUCCESS": 3}}
+    snap = {
+        "time": NOW,
+        "queues": [{"queue": q, "waiting": 1, "reserved": 0, "consumers": 1} for q in ("matchups", "analysis", "ai")],
+        "workers": [
+            {
+                "hostname": "w1@host",
+                "queues": ["matchups"],
+                "pool": "prefork",
+                "concurrency": 2,
+                "active": 1,
+                "processed": 42,
+                "uptime": 3700.0,
+                "max_rss_kib": 204800,
+            }
+        ],
+        "recent": recent,
+        "failures": [dict(recent[0], state="FAILURE", error="boom")],
+        "states": {"SUCCESS": 3},
+    }
     console = Console(record=True, width=80, height=24, color_system=None, file=open("/dev/null", "w"))  # noqa: SIM115
     console.print(monitor.dashboard(snap, rate=1.5))
     out = console.export_text()
     assert len(out.splitlines()) == 24
     assert "processed 42" in out and "rate 1.50/s" in out and "1.0h" in out and "200 MiB" in out
-    for headers in (("queue", "waiting", "reserved", "consumers"), ("worker", "queues", "pool", "processed"),
-                    ("id", "task", "arguments", "state", "age")):
+    for headers in (
+        ("queue", "waiting", "reserved", "consumers"),
+        ("worker", "queues", "pool", "processed"),
+        ("id", "task", "arguments", "state", "age"),
+    ):
         assert headers_whole(out, headers), out
     assert "PROGRESS 77%" in out and TASK_ID[:8] in out and "q quit" in out
     assert lines_fit(out)
@@ -370,13 +531,25 @@ def test_the_dashboard_fits_80x24() -> None:
 def test_settings_and_data_views() -> None:
     out = show(data.settings_table([{"name": "broker_url", "value": "redis://:****@h:6379/0", "source": "flag"}]))
     assert "redis://:****@h:6379/0" in out and "flag" in out
-    out = show(data.data_info_table({"weeks": [{"season": 2023, "min_week": 1, "max_week": 18, "rows": 5405}],
-                                     "rows": 5405, "players": 600, "games": 272, "skipped": {"bad": 2}}))
+    out = show(
+        data.data_info_table(
+            {
+                "weeks": [{"season": 2023, "min_week": 1, "max_week": 18, "rows": 5405}],
+                "rows": 5405,
+                "players": 600,
+                "games": 272,
+                "skipped": {"bad": 2},
+            }
+        )
+    )
     assert "1-18" in out and "5,405 rows, 600 players, 272 games" in out and "2 rows skipped" in out
-    lines = data.sync_summary({"rows": 27422, "seasons": [{"season": 2019}, {"season": 2023}], "skipped": {"x": 1}},
-                              "/data/nfl")  # type: ignore[arg-type]
-    assert [line.plain for line in lines] == ["synced 27,422 rows, seasons 2019-2023 into /data/nfl",
-                                              "skipped rows: x: 1"]
+    lines = data.sync_summary(
+        {"rows": 27422, "seasons": [{"season": 2019}, {"season": 2023}], "skipped": {"x": 1}}, "/data/nfl"
+    )  # type: ignore[arg-type]
+    assert [line.plain for line in lines] == [
+        "synced 27,422 rows, seasons 2019-2023 into /data/nfl",
+        "skipped rows: x: 1",
+    ]
     assert data.sync_summary({}, "/d")[0].plain == "synced 0 rows, seasons none into /d"  # type: ignore[arg-type]
 
 
@@ -385,7 +558,13 @@ def test_settings_and_data_views() -> None:
 
 def test_text_helpers() -> None:
     assert [text.seconds(v) for v in (None, 0.004, 0.4242, 12.4, 180, 7200)] == [
-        "-", "4ms", "0.42s", "12s", "3.0m", "2.0h"]
+        "-",
+        "4ms",
+        "0.42s",
+        "12s",
+        "3.0m",
+        "2.0h",
+    ]
     assert text.short_id(TASK_ID) == "3f1c9e5e" and text.task_label("fgrid.rank_comparison") == "compare"
     assert text.task_label("fgrid.ai.train") == "train" and text.task_label(None) == "-"
     assert text.progress_text({"stage": "fit", "percent": 50}, bar_width=4).plain == "fit ██░░ 50%"

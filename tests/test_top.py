@@ -31,15 +31,28 @@ def test_top_shows_queues_and_processed_tasks_and_q_quits(data_dir, redis_server
         weeks = iter(range(1, 18))
         while not stop.is_set():
             week = next(weeks, 5)
-            submitted.append(lifecycle.submit(settings, config.TASK_ANALYZE, {
-                "player": "CeeDee Lamb", "opponent": "SF", "season": 2023, "week": week}))
+            submitted.append(
+                lifecycle.submit(
+                    settings,
+                    config.TASK_ANALYZE,
+                    {"player": "CeeDee Lamb", "opponent": "SF", "season": 2023, "week": week},
+                )
+            )
             stop.wait(0.4)
 
     feeder = threading.Thread(target=flow, daemon=True)
     feeder.start()
     # codec_errors: a redraw cut short at the end of the run may leave half a box-drawing character in the stream.
-    child = pexpect.spawn(sys.executable, ["-m", "fgrid", "top", "--interval", "0.5"], env=env, cwd=str(REPO),
-                          dimensions=(50, 160), encoding="utf-8", codec_errors="replace", timeout=20)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "fgrid", "top", "--interval", "0.5"],
+        env=env,
+        cwd=str(REPO),
+        dimensions=(50, 160),
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=20,
+    )
     try:
         for name in config.QUEUES:
             child.expect(name)
@@ -64,8 +77,15 @@ def test_top_shows_queues_and_processed_tasks_and_q_quits(data_dir, redis_server
     assert submitted
 
     # Ctrl-C quits cleanly too: exit 0, no traceback.
-    child = pexpect.spawn(sys.executable, ["-m", "fgrid", "top"], env=env, cwd=str(REPO), dimensions=(50, 160),
-                          encoding="utf-8", timeout=20)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "fgrid", "top"],
+        env=env,
+        cwd=str(REPO),
+        dimensions=(50, 160),
+        encoding="utf-8",
+        timeout=20,
+    )
     try:
         child.expect("matchups")
         child.sendintr()

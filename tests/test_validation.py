@@ -8,10 +8,17 @@ from fgrid import validation
 from fgrid.errors import InputError
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    (None, "must be text"), (3, "must be text"), ("   ", "is empty"), ("x" * 101, "too long"),
-    ("Lamb\x00", "control characters"), ("Lamb\u202e", "control characters"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, "must be text"),
+        (3, "must be text"),
+        ("   ", "is empty"),
+        ("x" * 101, "too long"),
+        ("Lamb\x00", "control characters"),
+        ("Lamb\u202e", "control characters"),
+    ],
+)
 def test_text_is_refused(value, message):
     with pytest.raises(InputError, match=message):
         validation.text(value, "player")

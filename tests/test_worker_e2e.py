@@ -48,8 +48,25 @@ def submit_analysis_and_compare(env: dict) -> None:
     check_analysis(doc["result"])
     assert doc["result"]["game"]["home"] is False  # DAL played at SF in 2023 week 5
 
-    compared = run_json(["compare", LAMB, "Tyreek Hill", "Justin Jefferson", "--opponents", "SF,NYG,KC",
-                         "--season", "2023", "--week", "5", "--wait", "--json", "--timeout", "60"], env)
+    compared = run_json(
+        [
+            "compare",
+            LAMB,
+            "Tyreek Hill",
+            "Justin Jefferson",
+            "--opponents",
+            "SF,NYG,KC",
+            "--season",
+            "2023",
+            "--week",
+            "5",
+            "--wait",
+            "--json",
+            "--timeout",
+            "60",
+        ],
+        env,
+    )
     assert compared["status"] == "SUCCESS", compared
     ranking = compared["result"]["ranking"]
     assert len(ranking) == 3
@@ -74,15 +91,27 @@ def test_redis_runs_real_analyses_and_stock_celery_sees_the_app(data_dir, redis_
     submit_analysis_and_compare(env)
 
     celery = [sys.executable, "-m", "celery", "-A", "fgrid"]
-    registered = subprocess.run(celery + ["inspect", "registered", "--timeout", "5"], env=env, capture_output=True,
-                                text=True, cwd=REPO, timeout=60)
+    registered = subprocess.run(
+        [*celery, "inspect", "registered", "--timeout", "5"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert registered.returncode == 0, registered.stderr
     for name in ("fgrid.analyze_player", "fgrid.compare_players", "fgrid.rank_comparison"):
         assert name in registered.stdout
 
     kwargs = json.dumps({"player": LAMB, "opponent": "SF", "season": 2023, "week": 5})
-    called = subprocess.run(celery + ["call", "fgrid.analyze_player", "--kwargs", kwargs], env=env,
-                            capture_output=True, text=True, cwd=REPO, timeout=60)
+    called = subprocess.run(
+        [*celery, "call", "fgrid.analyze_player", "--kwargs", kwargs],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert called.returncode == 0, called.stderr
     doc = poll_status(env, called.stdout.strip())
     assert doc["status"] == "SUCCESS", doc
@@ -92,8 +121,22 @@ def test_redis_runs_real_analyses_and_stock_celery_sees_the_app(data_dir, redis_
 def test_wait_renders_the_analysis(data_dir, redis_server, start_worker):
     env = redis_env(data_dir, redis_server)
     start_worker(env, "-c", "1")
-    result = run_fgrid(["analyze-player", LAMB, "--opponent", "SF", "--location", "Santa Clara, CA", "--season",
-                        "2023", "--week", "5", "--wait"], env)
+    result = run_fgrid(
+        [
+            "analyze-player",
+            LAMB,
+            "--opponent",
+            "SF",
+            "--location",
+            "Santa Clara, CA",
+            "--season",
+            "2023",
+            "--week",
+            "5",
+            "--wait",
+        ],
+        env,
+    )
     assert result.returncode == 0, result.stderr
     assert LAMB in result.stdout and "matchup score" in result.stdout and "SUCCESS" in result.stderr
 
@@ -110,8 +153,14 @@ def test_submitted_task_waits_as_pending(data_dir, redis_server):
     env = redis_env(data_dir, redis_server)  # no worker: the task stays queued
     queued = run_json(["analyze-player", LAMB, "--opponent", "SF", "--season", "2023", "--week", "5", "--json"], env)
     doc = run_json(["status", queued["task_id"], "--json"], env)
-    assert doc == {"task_id": queued["task_id"], "status": "PENDING", "ready": False, "successful": False,
-                   "result": None, "progress": None}
+    assert doc == {
+        "task_id": queued["task_id"],
+        "status": "PENDING",
+        "ready": False,
+        "successful": False,
+        "result": None,
+        "progress": None,
+    }
     assert redis_server.client().llen("matchups") == 1
 
 
@@ -120,8 +169,23 @@ def test_detached_worker_starts_and_stops(data_dir):
     started = run_fgrid(["worker", "--detach", "-c", "1"], env)
     assert started.returncode == 0, started.stderr
     try:
-        doc = run_json(["analyze-player", LAMB, "--opponent", "SF", "--season", "2023", "--week", "5", "--wait",
-                        "--json", "--timeout", "60"], env)
+        doc = run_json(
+            [
+                "analyze-player",
+                LAMB,
+                "--opponent",
+                "SF",
+                "--season",
+                "2023",
+                "--week",
+                "5",
+                "--wait",
+                "--json",
+                "--timeout",
+                "60",
+            ],
+            env,
+        )
         assert doc["status"] == "SUCCESS"
     finally:
         stopped = run_fgrid(["worker", "--stop"], env)
@@ -135,7 +199,8 @@ def _thread_names(pid: int) -> list[str]:
 
 
 def test_pool_processes_share_the_precomputed_indexes_the_main_process_loaded(data_dir, redis_server, start_worker):
-    # The tables are gone: every analysis below, in the CLI and in the worker, works from the version's precomputed indexes.
+    # The tables are gone: every analysis below, in the CLI and in the worker, works from the version's
+    # precomputed indexes.
     # Each pool process runs one task and is replaced (-c 2, --max-tasks-per-child 1); each replacement starts
     # with the data the main process loaded before forking, and that main process never ran polars (whose thread
     # pool would not survive the fork).
@@ -144,8 +209,12 @@ def test_pool_processes_share_the_precomputed_indexes_the_main_process_loaded(da
         (version / table).unlink()
     env = redis_env(data_dir, redis_server)
     worker = start_worker(env, "-c", "2", "--max-tasks-per-child", "1", "--loglevel", "info")
-    ids = [run_json(["analyze-player", name, "--opponent", "SF", "--season", "2023", "--week", "5", "--json"],
-                    env)["task_id"] for name in (LAMB, "Michael Gallup", "Jake Ferguson", "Tony Pollard")]
+    ids = [
+        run_json(["analyze-player", name, "--opponent", "SF", "--season", "2023", "--week", "5", "--json"], env)[
+            "task_id"
+        ]
+        for name in (LAMB, "Michael Gallup", "Jake Ferguson", "Tony Pollard")
+    ]
     docs = [poll_status(env, task_id) for task_id in ids]
     assert [doc["status"] for doc in docs] == ["SUCCESS"] * 4, docs
     check_analysis(docs[0]["result"])

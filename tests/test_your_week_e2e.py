@@ -12,9 +12,23 @@ from tests.support.processes import base_env, redis_env, run_fgrid, run_json
 
 pytestmark = pytest.mark.e2e
 
-ROSTER = ["Josh Allen", "Patrick Mahomes", "Christian McCaffrey", "Bijan Robinson", "Saquon Barkley", "Tony Pollard",
-          "Derrick Henry", "CeeDee Lamb", "Tyreek Hill", "Justin Jefferson", "Amon-Ra St. Brown", "Mike Evans",
-          "Puka Nacua", "Travis Kelce", "Sam LaPorta"]
+ROSTER = [
+    "Josh Allen",
+    "Patrick Mahomes",
+    "Christian McCaffrey",
+    "Bijan Robinson",
+    "Saquon Barkley",
+    "Tony Pollard",
+    "Derrick Henry",
+    "CeeDee Lamb",
+    "Tyreek Hill",
+    "Justin Jefferson",
+    "Amon-Ra St. Brown",
+    "Mike Evans",
+    "Puka Nacua",
+    "Travis Kelce",
+    "Sam LaPorta",
+]
 QUEUES = ("matchups", "analysis", "ai")
 
 
@@ -54,8 +68,22 @@ def test_your_week_on_redis_cli_and_api(data_dir, redis_server, start_worker, se
     assert depths(redis) == before and not redis.keys("fgrid:task:*")
 
     # The opponent inferred from the schedule; one week for everyone, named in the result.
-    compared = run_json(["compare", "CeeDee Lamb", "Tyreek Hill", "--season", "2023", "--week", "5", "--wait",
-                         "--json", "--timeout", "60"], env)
+    compared = run_json(
+        [
+            "compare",
+            "CeeDee Lamb",
+            "Tyreek Hill",
+            "--season",
+            "2023",
+            "--week",
+            "5",
+            "--wait",
+            "--json",
+            "--timeout",
+            "60",
+        ],
+        env,
+    )
     assert compared["status"] == "SUCCESS", compared
     assert (compared["result"]["season"], compared["result"]["week"]) == (2023, 5)
     assert {r["opponent"]["code"] for r in compared["result"]["ranking"]} == {"SF", "NYG"}
@@ -64,12 +92,14 @@ def test_your_week_on_redis_cli_and_api(data_dir, redis_server, start_worker, se
     assert shown.returncode == 0, shown.stderr
     assert "2024 week 1, the first week after your data (through 2023 week 18)" in shown.stderr
     # What-if: a hypothetical game, marked so.
-    what_if = run_json(["analyze-player", "Tyreek Hill", "-o", "NYG", "--what-if", "--wait", "--json",
-                        "--timeout", "60"], env)
+    what_if = run_json(
+        ["analyze-player", "Tyreek Hill", "-o", "NYG", "--what-if", "--wait", "--json", "--timeout", "60"], env
+    )
     assert what_if["result"]["hypothetical"] is True and what_if["result"]["game"]["week"] == 1
 
-    lineup = run_json(["lineup", *ROSTER, "--season", "2023", "--week", "5", "--wait", "--json", "--timeout", "90"],
-                      env)
+    lineup = run_json(
+        ["lineup", *ROSTER, "--season", "2023", "--week", "5", "--wait", "--json", "--timeout", "90"], env
+    )
     check_lineup(lineup, (2023, 5))
     assert [o["player"]["name"] for o in lineup["result"]["out"]] == ["Mike Evans"]  # TB's bye
 
@@ -78,8 +108,10 @@ def test_your_week_on_redis_cli_and_api(data_dir, redis_server, start_worker, se
         before = depths(redis)
         for path, body in [
             ("/api/tasks/analyze-player", {"player_id": "Tyreek Hill", "opponent_id": "NYG"}),
-            ("/api/tasks/compare-players", {"player_ids": ["CeeDee Lamb", "Tyreek Hill"],
-                                            "opponent_ids": ["SF", "NYG"]}),
+            (
+                "/api/tasks/compare-players",
+                {"player_ids": ["CeeDee Lamb", "Tyreek Hill"], "opponent_ids": ["SF", "NYG"]},
+            ),
             ("/api/tasks/lineup", {"player_ids": ["CeeDee Lamb"], "season": 2023}),
             ("/api/tasks/grade", {"player_ids": ["CeeDee Lamb", "Tyreek Hill"], "opponent_ids": ["SF", "NYG"]}),
             ("/api/tasks/predict", {"player_id": "Tyreek Hill", "opponent_id": "NYG"}),
@@ -87,8 +119,11 @@ def test_your_week_on_redis_cli_and_api(data_dir, redis_server, start_worker, se
             response = http.post(path, json=body)
             # 409 for the ai endpoints: no trained model here (checked first); nothing is queued either way.
             assert response.status_code in (400, 409), (path, response.text)
-        assert http.post("/api/tasks/analyze-player", json={"player_id": "Tyreek Hill", "opponent_id": "NYG"}
-                         ).json()["detail"].startswith("MIA does not play NYG in 2024")
+        assert (
+            http.post("/api/tasks/analyze-player", json={"player_id": "Tyreek Hill", "opponent_id": "NYG"})
+            .json()["detail"]
+            .startswith("MIA does not play NYG in 2024")
+        )
         assert depths(redis) == before
         queued = http.post("/api/tasks/lineup", json={"player_ids": ROSTER, "season": 2023, "week": 5})
         assert queued.status_code == 202, queued.text

@@ -91,7 +91,10 @@ def _engine_projection(eng: matchup_engine.Engine, frame: pl.DataFrame) -> dict[
 
 
 def _predict(
-    ds: Dataset, st: FeatureStore, frame: pl.DataFrame, predictor: Predictor | None,
+    ds: Dataset,
+    st: FeatureStore,
+    frame: pl.DataFrame,
+    predictor: Predictor | None,
     eng: matchup_engine.Engine | None = None,
 ) -> dict[str, np.ndarray]:
     if predictor is None:
@@ -144,7 +147,11 @@ def season_weeks(ds: Dataset, season: int, scoring: str = "ppr") -> list[int]:
 
 
 def run_week(
-    ds: Dataset, season: int, week: int, scoring: str = "ppr", predictor: Predictor | None = None,
+    ds: Dataset,
+    season: int,
+    week: int,
+    scoring: str = "ppr",
+    predictor: Predictor | None = None,
     refit: bool = False,
 ) -> list[dict[str, Any]]:
     """Backtest rows of one week (see the module docstring), ordered by position and player id.
@@ -210,13 +217,24 @@ def run(
     else:
         name = getattr(predictor, "__name__", type(predictor).__name__)
     return {
-        "season": season, "weeks": list(weeks), "scoring": scoring, "predictor": name, "rows": rows,
+        "season": season,
+        "weeks": list(weeks),
+        "scoring": scoring,
+        "predictor": name,
+        "rows": rows,
         "summary": summarize(rows),
     }
 
 
-_EMPTY_GROUP = {"rows": 0, "mae": None, "baseline_mae": None, "ratio": None, "coverage": None, "below": None,
-                "above": None}
+_EMPTY_GROUP = {
+    "rows": 0,
+    "mae": None,
+    "baseline_mae": None,
+    "ratio": None,
+    "coverage": None,
+    "below": None,
+    "above": None,
+}
 
 
 def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -233,8 +251,9 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     by_pos: dict[str, dict[str, Any]] = {}
     if rows:
         pos = np.array([r["position"] for r in rows])
-        proj, low, high, actual, base = (np.array([float(r[k]) for r in rows]) for k in
-                                         ("projected", "low", "high", "actual", "baseline"))
+        proj, low, high, actual, base = (
+            np.array([float(r[k]) for r in rows]) for k in ("projected", "low", "high", "actual", "baseline")
+        )
     for group in SUMMARY_GROUPS:
         if not rows:
             by_pos[group] = dict(_EMPTY_GROUP)
@@ -258,8 +277,11 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     if rows and "season" in rows[0]:
         ordered, base_pairs = pair_accuracy(rows), pair_accuracy(rows, "baseline")
         for group, row in by_pos.items():
-            row.update(pairs=ordered[group]["pairs"], pair_accuracy=ordered[group]["accuracy"],
-                       baseline_pair_accuracy=base_pairs[group]["accuracy"])
+            row.update(
+                pairs=ordered[group]["pairs"],
+                pair_accuracy=ordered[group]["accuracy"],
+                baseline_pair_accuracy=base_pairs[group]["accuracy"],
+            )
     return {"rows": len(rows), "by_position": by_pos}
 
 
@@ -317,7 +339,10 @@ def to_csv(rows: Iterable[dict[str, Any]]) -> str:
 
 
 def fit_engine(
-    ds: Dataset, seasons: Sequence[int] = (2019, 2020, 2021, 2022), scoring: str = "ppr", min_week: int = 3,
+    ds: Dataset,
+    seasons: Sequence[int] = (2019, 2020, 2021, 2022),
+    scoring: str = "ppr",
+    min_week: int = 3,
     before: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Fit :data:`fgrid.analysis.matchup.constants.ENGINE`'s constants for ``scoring`` on the regular seasons
@@ -344,9 +369,7 @@ def fit_engine(
     if before is not None:
         frame = frame.filter(pl.col("season") * KEY_SEASON + pl.col("week") < before)
     train = frame.filter(
-        (pl.col("week") >= min_week)
-        & (pl.col("n_prev") >= MIN_EARLIER_GAMES)
-        & (pl.col("mean8_ppr") >= MIN_RECENT_PPR)
+        (pl.col("week") >= min_week) & (pl.col("n_prev") >= MIN_EARLIER_GAMES) & (pl.col("mean8_ppr") >= MIN_RECENT_PPR)
     )
     small = np.array([t in matchup_engine.SMALL_TERMS for t in matchup_engine.TERMS])
     out: dict[str, dict[str, Any]] = {}
@@ -354,8 +377,9 @@ def fit_engine(
         rows = train.filter(pl.col("pos") == p)
         if rows.height < MIN_FIT_ROWS:
             when = "" if before is None else f" before {before // KEY_SEASON} week {before % KEY_SEASON}"
-            raise InputError(f"too few {position} games{when} to fit the engine ({rows.height} rows; "
-                             f"at least {MIN_FIT_ROWS})")
+            raise InputError(
+                f"too few {position} games{when} to fit the engine ({rows.height} rows; at least {MIN_FIT_ROWS})"
+            )
         inputs = _usage_inputs(position)
         a = np.column_stack([np.nan_to_num(rows[c].to_numpy()) for c in inputs])
         y_pts = rows["actual"].to_numpy()

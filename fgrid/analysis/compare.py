@@ -40,8 +40,9 @@ def compare(
     for pair in pairs:
         player, opponent, *rest = pair
         location = rest[0] if rest else None
-        analyses.append(matchup.analyze(ds, player, opponent, location, chosen.season, chosen.week, scoring,
-                                        what_if=what_if))
+        analyses.append(
+            matchup.analyze(ds, player, opponent, location, chosen.season, chosen.week, scoring, what_if=what_if)
+        )
     return rank(analyses, slots)
 
 
@@ -73,18 +74,20 @@ def rank(analyses: Iterable[dict[str, Any]], slots: int | None = None) -> dict[s
     ranking = []
     for position, (_i, a) in enumerate(ordered, start=1):
         proj = a["projection"]
-        ranking.append({
-            "rank": position,
-            "start": position <= n_slots,
-            "player": a["player"],
-            "opponent": a["opponent"],
-            "points": proj["points"],
-            "low": proj["low"],
-            "high": proj["high"],
-            "matchup_score": a.get("matchup_score"),
-            "verdict": a.get("recommendation", {}).get("verdict"),
-            "analysis": a,
-        })
+        ranking.append(
+            {
+                "rank": position,
+                "start": position <= n_slots,
+                "player": a["player"],
+                "opponent": a["opponent"],
+                "points": proj["points"],
+                "low": proj["low"],
+                "high": proj["high"],
+                "matchup_score": a.get("matchup_score"),
+                "verdict": a.get("recommendation", {}).get("verdict"),
+                "analysis": a,
+            }
+        )
     games = [a.get("game") or {} for a in analyses]
     weeks = {(g.get("season"), g.get("week")) for g in games}
     season, week = next(iter(weeks)) if len(weeks) == 1 else (None, None)
@@ -111,5 +114,6 @@ def _summary(ranking: list[dict[str, Any]], slots: int) -> str:
         return f"Start {names}"
     first_out = ranking[slots]
     margin = starters[-1]["points"] - first_out["points"]
-    return (f"Start {names} over {first_out['player']['name']} ({first_out['points']:.1f}): "
-            f"{margin:+.1f} projected points")
+    return (
+        f"Start {names} over {first_out['player']['name']} ({first_out['points']:.1f}): {margin:+.1f} projected points"
+    )

@@ -38,9 +38,17 @@ class Dataset:
     they are.
     """
 
-    def __init__(self, *, meta: dict[str, Any], version: str, path: Path, stats: pl.DataFrame | None = None,
-                 schedules: pl.DataFrame | None = None, players: pl.DataFrame | None = None,
-                 derived: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        *,
+        meta: dict[str, Any],
+        version: str,
+        path: Path,
+        stats: pl.DataFrame | None = None,
+        schedules: pl.DataFrame | None = None,
+        players: pl.DataFrame | None = None,
+        derived: dict[str, Any] | None = None,
+    ):
         self.meta = meta
         self.version = version
         self.path = Path(path)
@@ -88,11 +96,13 @@ class Dataset:
                         table = self._tables[name] = pl.read_parquet(path)
                     except FileNotFoundError as exc:
                         # Pruned by later syncs since this version was loaded: the next load sees the new one.
-                        raise TransientDataError(f"the NFL data in {self.path.parent.parent} changed while being "
-                                                 "read; try again") from exc
+                        raise TransientDataError(
+                            f"the NFL data in {self.path.parent.parent} changed while being read; try again"
+                        ) from exc
                     except OSError as exc:  # e.g. locked or being replaced: worth another try
                         raise TransientDataError(f"reading {path} failed: {first_line(exc)}") from exc
                     except pl.exceptions.PolarsError as exc:
-                        raise DataFormatError(f"cannot read {path}: {first_line(exc)}; run `fgrid data sync` "
-                                              "again") from exc
+                        raise DataFormatError(
+                            f"cannot read {path}: {first_line(exc)}; run `fgrid data sync` again"
+                        ) from exc
         return table

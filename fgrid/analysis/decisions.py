@@ -37,18 +37,22 @@ def rosters(frame: pl.DataFrame, sizes: dict[str, int] | None = None) -> pl.Data
     """Each (season, week, team)'s roster-of-N from ``frame`` (rows of players who played): its top ``sizes``
     players per position by ``mean8_ppr`` (ties by id), with a ``roster`` column naming the team-week."""
     sizes = sizes or ROSTER
-    ranked = frame.with_columns(
-        pl.col("mean8_ppr").fill_nan(None).fill_null(0.0).alias("_form")
-    ).sort(["season", "week", "team", "position", "_form", "player_id"], descending=[False, False, False, False,
-                                                                                    True, False])
+    ranked = frame.with_columns(pl.col("mean8_ppr").fill_nan(None).fill_null(0.0).alias("_form")).sort(
+        ["season", "week", "team", "position", "_form", "player_id"],
+        descending=[False, False, False, False, True, False],
+    )
     ranked = ranked.with_columns(pl.int_range(pl.len()).over("season", "week", "team", "position").alias("_rank"))
     limit = pl.col("position").replace_strict(sizes, default=0, return_dtype=pl.Int64)
     return ranked.filter(pl.col("_rank") < limit).drop("_form", "_rank")
 
 
 def lineup_backtest(
-    ds: Dataset, season: int, weeks: Sequence[int] | None = None, scoring: str = "ppr",
-    predictor: bt.Predictor | None = None, slots: Sequence[str] = DEFAULT_SLOTS,
+    ds: Dataset,
+    season: int,
+    weeks: Sequence[int] | None = None,
+    scoring: str = "ppr",
+    predictor: bt.Predictor | None = None,
+    slots: Sequence[str] = DEFAULT_SLOTS,
     sizes: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Replay every team's roster-of-N each week of ``season`` (``weeks``, default all with stats): the lineup the
@@ -63,8 +67,11 @@ def lineup_backtest(
     available = bt.season_weeks(ds, season, scoring)
     weeks = available if weeks is None else [w for w in sorted(set(weeks)) if w in available]
     frame = player_game_features(st).filter(
-        (pl.col("season") == season) & pl.col("week").is_in(list(weeks)) & (pl.col("game_type") == "REG")
-        & (pl.col("n_prev") >= 1) & pl.col("position").is_in(list(POSITIONS))
+        (pl.col("season") == season)
+        & pl.col("week").is_in(list(weeks))
+        & (pl.col("game_type") == "REG")
+        & (pl.col("n_prev") >= 1)
+        & pl.col("position").is_in(list(POSITIONS))
     )
     frame = rosters(frame, sizes).sort("season", "week", "team", "position", "player_id")
     pred = bt._predict(ds, st, frame, predictor)
@@ -86,11 +93,16 @@ def lineup_backtest(
     best_sum = float(arr["best"].sum()) or 1.0
     wins = (arr["chosen"] > arr["baseline"]).sum() + 0.5 * (arr["chosen"] == arr["baseline"]).sum()
     return {
-        "season": season, "weeks": list(weeks), "scoring": st.scoring, "slots": list(slots),
-        "roster": dict(sizes or ROSTER), "lineups": n,
+        "season": season,
+        "weeks": list(weeks),
+        "scoring": st.scoring,
+        "slots": list(slots),
+        "roster": dict(sizes or ROSTER),
+        "lineups": n,
         "points": {k: mean(v) for k, v in arr.items()},
         "share_of_best": {k: round(float(arr[k].sum()) / best_sum, 4) for k in ("chosen", "baseline")},
         "beats_baseline": round(float(wins) / n, 4) if n else None,
-        "perfect": {k: round(float(np.isclose(arr[k], arr["best"]).mean()), 4) if n else None
-                    for k in ("chosen", "baseline")},
+        "perfect": {
+            k: round(float(np.isclose(arr[k], arr["best"]).mean()), 4) if n else None for k in ("chosen", "baseline")
+        },
     }

@@ -75,8 +75,18 @@ _USAGE_STATS = ("targets", "carries", "receiving_air_yards", "attempts")
 TEAM_STATS = ("team_tgt", "team_car", "team_ay", "team_att", "team_pts")
 #: Player-state arrays copied into every feature row (and the columns of ``FeatureStore.p_matrix``).
 STATE_FEATURES = (
-    "n_prev", "ewm_pts", "ewm_long", "mean8_ppr", "tgt_share", "car_share", "ay_share", "att_share", "pts_share",
-    "tgt_share_recent", "car_share_recent", "ay_share_recent",
+    "n_prev",
+    "ewm_pts",
+    "ewm_long",
+    "mean8_ppr",
+    "tgt_share",
+    "car_share",
+    "ay_share",
+    "att_share",
+    "pts_share",
+    "tgt_share_recent",
+    "car_share_recent",
+    "ay_share_recent",
 )
 _CACHE_PREFIX = "features.store."
 
@@ -253,14 +263,50 @@ def _contexts(schedules: pl.DataFrame) -> dict[tuple[int, int, str], GameContext
     """Both teams' view of every scheduled game, keyed (season, week, team)."""
     cols = set(schedules.columns)
     wanted = (
-        "game_id", "season", "week", "game_type", "gameday", "away_team", "home_team", "location", "spread_line",
-        "total_line", "roof", "surface", "temp", "wind", "away_rest", "home_rest", "stadium_id", "stadium", "gametime",
+        "game_id",
+        "season",
+        "week",
+        "game_type",
+        "gameday",
+        "away_team",
+        "home_team",
+        "location",
+        "spread_line",
+        "total_line",
+        "roof",
+        "surface",
+        "temp",
+        "wind",
+        "away_rest",
+        "home_rest",
+        "stadium_id",
+        "stadium",
+        "gametime",
     )
     frame = schedules.select([pl.col(c) if c in cols else pl.lit(None).alias(c) for c in wanted])
     out: dict[tuple[int, int, str], GameContext] = {}
     for row in frame.iter_rows():
-        (gid, season, week, gtype, gameday, away, home, location, spread, total, roof, surface, temp, wind, a_rest,
-         h_rest, sid, sname, gametime) = row
+        (
+            gid,
+            season,
+            week,
+            gtype,
+            gameday,
+            away,
+            home,
+            location,
+            spread,
+            total,
+            roof,
+            surface,
+            temp,
+            wind,
+            a_rest,
+            h_rest,
+            sid,
+            sname,
+            gametime,
+        ) = row
         if season is None or week is None or not away or not home:
             continue
         if isinstance(gameday, str):
@@ -275,17 +321,29 @@ def _contexts(schedules: pl.DataFrame) -> dict[tuple[int, int, str], GameContext
             sign = 1.0 if is_home else -1.0
             rest, opp_rest = (h_rest, a_rest) if is_home else (a_rest, h_rest)
             out[(int(season), int(week), team)] = GameContext(
-                season=int(season), week=int(week), team=team, opponent=opp, game_id=gid, game_type=gtype,
-                gameday=gameday, home=0 if neutral else (1 if is_home else -1), nominal_home=is_home,
+                season=int(season),
+                week=int(week),
+                team=team,
+                opponent=opp,
+                game_id=gid,
+                game_type=gtype,
+                gameday=gameday,
+                home=0 if neutral else (1 if is_home else -1),
+                nominal_home=is_home,
                 neutral=neutral,
                 # nflverse's spread_line > 0 means the HOME team is favoured.
-                implied=total_f / 2 + sign * spread_f / 2, spread=sign * spread_f, total=total_f,
-                roof=roof, surface=surface,
+                implied=total_f / 2 + sign * spread_f / 2,
+                spread=sign * spread_f,
+                total=total_f,
+                roof=roof,
+                surface=surface,
                 temp=np.nan if indoor or temp is None else float(temp),
                 wind=np.nan if indoor or wind is None else float(wind),
                 rest=np.nan if rest is None else float(rest),
                 opp_rest=np.nan if opp_rest is None else float(opp_rest),
-                stadium_id=sid, stadium=sname, kickoff_time=str(gametime)[:5] if gametime else None,
+                stadium_id=sid,
+                stadium=sname,
+                kickoff_time=str(gametime)[:5] if gametime else None,
             )
     return out
 
@@ -400,10 +458,12 @@ def build(stats: pl.DataFrame, schedules: pl.DataFrame, scoring: str = "ppr", ve
     trow = pl.concat(
         [
             team_games.select("tidx", "key", *TEAM_STATS),
-            pl.DataFrame({
-                "tidx": np.arange(len(teams), dtype=np.int64),
-                "key": np.full(len(teams), SENTINEL_KEY, dtype=np.int64),
-            }),
+            pl.DataFrame(
+                {
+                    "tidx": np.arange(len(teams), dtype=np.int64),
+                    "key": np.full(len(teams), SENTINEL_KEY, dtype=np.int64),
+                }
+            ),
         ],
         how="diagonal_relaxed",
     ).sort("tidx", "key")

@@ -216,9 +216,29 @@ def _log_ratio(recent: np.ndarray, weighted: np.ndarray, floor: float = 0.02) ->
 
 #: Every feature :func:`compute` returns. Points are in the store's scoring; shares are fractions.
 FEATURES = (
-    *STATE_FEATURES, "season_games", "team_season_games", "missed_season", "missed_streak", "weeks_since",
-    *TEAM_STATS, "exp_tgt", "exp_car", "exp_ay", "exp_att", "implied", "implied_rel", "vegas_pts", "tgt_trend",
-    "car_trend", "def_ratio", "def_games", "home", "indoor", "temp", "wind", "rest",
+    *STATE_FEATURES,
+    "season_games",
+    "team_season_games",
+    "missed_season",
+    "missed_streak",
+    "weeks_since",
+    *TEAM_STATS,
+    "exp_tgt",
+    "exp_car",
+    "exp_ay",
+    "exp_att",
+    "implied",
+    "implied_rel",
+    "vegas_pts",
+    "tgt_trend",
+    "car_trend",
+    "def_ratio",
+    "def_games",
+    "home",
+    "indoor",
+    "temp",
+    "wind",
+    "rest",
 )
 
 
@@ -264,23 +284,25 @@ def player_game_features(st: FeatureStore, positions: tuple[str, ...] = POSITION
     pos = st.p_pos[rows]
     feats = compute(st, pidx, tidx, oidx, season, week, pos, **context_arrays(ctxs))
     teams = np.array(st.teams, dtype=object)
-    frame = pl.DataFrame({
-        "player_id": np.array(st.player_ids, dtype=object)[pidx].tolist(),
-        "name": np.array(st.player_names, dtype=object)[pidx].tolist(),
-        "season": season,
-        "week": week,
-        "game_type": [c.game_type for c in ctxs],
-        "position": np.array(POSITIONS, dtype=object)[pos].tolist(),
-        "team": teams[tidx].tolist(),
-        "opponent": teams[oidx].tolist(),
-        "game_id": [c.game_id for c in ctxs],
-        "actual": st.p_game["pts"][rows],
-        "actual_ppr": st.p_game["ppr"][rows],
-        "pidx": pidx,
-        "tidx": tidx,
-        "oidx": oidx,
-        "pos": pos,
-        **feats,
-    })
+    frame = pl.DataFrame(
+        {
+            "player_id": np.array(st.player_ids, dtype=object)[pidx].tolist(),
+            "name": np.array(st.player_names, dtype=object)[pidx].tolist(),
+            "season": season,
+            "week": week,
+            "game_type": [c.game_type for c in ctxs],
+            "position": np.array(POSITIONS, dtype=object)[pos].tolist(),
+            "team": teams[tidx].tolist(),
+            "opponent": teams[oidx].tolist(),
+            "game_id": [c.game_id for c in ctxs],
+            "actual": st.p_game["pts"][rows],
+            "actual_ppr": st.p_game["ppr"][rows],
+            "pidx": pidx,
+            "tidx": tidx,
+            "oidx": oidx,
+            "pos": pos,
+            **feats,
+        }
+    )
     st.extras[cache_key] = frame
     return frame

@@ -66,12 +66,15 @@ def slot_positions(slot: str) -> tuple[str, ...]:
     parts = tuple(p for p in slot.split("/") if p)
     if parts and all(p in POSITIONS for p in parts) and len(set(parts)) == len(parts):
         return parts
-    raise InputError(f"unknown slot {slot[:20]!r}; use QB, RB, WR, TE, FLEX (RB/WR/TE), SUPERFLEX (QB/RB/WR/TE) "
-                     "or positions joined by / (WR/TE)")
+    raise InputError(
+        f"unknown slot {slot[:20]!r}; use QB, RB, WR, TE, FLEX (RB/WR/TE), SUPERFLEX (QB/RB/WR/TE) "
+        "or positions joined by / (WR/TE)"
+    )
 
 
-def assign(positions: Sequence[str], points: Sequence[float], slots: Sequence[str],
-           forced: int | None = None) -> list[int | None]:
+def assign(
+    positions: Sequence[str], points: Sequence[float], slots: Sequence[str], forced: int | None = None
+) -> list[int | None]:
     """The best assignment: for each slot, the index of the player in it (None when nobody eligible is left).
 
     ``positions``/``points``: each player's position and projected points (>= 0). Maximizes the starters' total
@@ -99,8 +102,9 @@ def _total(points: Sequence[float], chosen: Sequence[int | None]) -> float:
     return float(sum(max(float(points[i]), 0.0) for i in chosen if i is not None))
 
 
-def pick(analyses: Sequence[dict[str, Any]], slots: Sequence[str], out: Sequence[dict[str, Any]] = (),
-         model: str = "engine") -> dict[str, Any]:
+def pick(
+    analyses: Sequence[dict[str, Any]], slots: Sequence[str], out: Sequence[dict[str, Any]] = (), model: str = "engine"
+) -> dict[str, Any]:
     """The lineup from projections: ``analyses`` are dicts with player {id, name, position, team}, opponent
     {code}, game and projection {points, low, high} (the engine's or the ai model's), ``out`` the players who cannot
     play ({player, reason}).
@@ -119,8 +123,13 @@ def pick(analyses: Sequence[dict[str, Any]], slots: Sequence[str], out: Sequence
 
     def row(i: int) -> dict[str, Any]:
         a = analyses[i]
-        return {"player": a["player"], "opponent": a["opponent"], "game": a.get("game"),
-                "projection": a["projection"], "hypothetical": bool(a.get("hypothetical", False))}
+        return {
+            "player": a["player"],
+            "opponent": a["opponent"],
+            "game": a.get("game"),
+            "projection": a["projection"],
+            "hypothetical": bool(a.get("hypothetical", False)),
+        }
 
     starters = [{"slot": slot, **row(i)} for slot, i in zip(slots, chosen, strict=True) if i is not None]
     bench = []
@@ -130,8 +139,13 @@ def pick(analyses: Sequence[dict[str, Any]], slots: Sequence[str], out: Sequence
             bench.append({**row(i), "gap": None, "replaces": None, "note": "no slot takes a " + pos[i]})
             continue
         dropped = sorted(starting - set(alt), key=lambda k: pts[k])
-        bench.append({**row(i), "gap": round(best - _total(pts, alt), 2),
-                      "replaces": analyses[dropped[0]]["player"]["name"] if dropped else None})
+        bench.append(
+            {
+                **row(i),
+                "gap": round(best - _total(pts, alt), 2),
+                "replaces": analyses[dropped[0]]["player"]["name"] if dropped else None,
+            }
+        )
     games = [a.get("game") or {} for a in analyses] + [o.get("game") or {} for o in out]
     weeks = {(g.get("season"), g.get("week")) for g in games if g.get("season")}
     season, week = next(iter(weeks)) if len(weeks) == 1 else (None, None)
@@ -142,15 +156,24 @@ def pick(analyses: Sequence[dict[str, Any]], slots: Sequence[str], out: Sequence
     if empty:
         summary += f"; nobody eligible for {', '.join(empty)}"
     return {
-        "season": season, "week": week, "when": next((g.get("when") for g in games if g.get("when")), None),
-        "scoring": scorings.pop() if len(scorings) == 1 else None, "model": model, "slots": slots,
-        "starters": starters, "empty_slots": empty, "bench": bench, "out": list(out), "total": round(best, 2),
+        "season": season,
+        "week": week,
+        "when": next((g.get("when") for g in games if g.get("when")), None),
+        "scoring": scorings.pop() if len(scorings) == 1 else None,
+        "model": model,
+        "slots": slots,
+        "starters": starters,
+        "empty_slots": empty,
+        "bench": bench,
+        "out": list(out),
+        "total": round(best, 2),
         "summary": summary,
     }
 
 
-def roster_requests(ds: Dataset, roster: Sequence[str], season: int | None = None, week: int | None = None,
-                    scoring: str = "ppr") -> tuple[list[MatchupRequest], list[dict[str, Any]]]:
+def roster_requests(
+    ds: Dataset, roster: Sequence[str], season: int | None = None, week: int | None = None, scoring: str = "ppr"
+) -> tuple[list[MatchupRequest], list[dict[str, Any]]]:
     """Resolve a roster's games in one week (:func:`decision_week`): the requests of the players who play, and
     those who cannot ({player, reason, game}: on a bye, or a position fgrid does not project). InputError for an
     unknown player, a duplicate, or a roster of more than :data:`MAX_ROSTER`."""
@@ -174,17 +197,26 @@ def roster_requests(ds: Dataset, roster: Sequence[str], season: int | None = Non
             raise InputError(f"no games for {found.name} in the synced data")
         tidx, pos_idx = team_at(st, pidx, chosen.key)
         team = st.teams[tidx]
-        player = {"id": found.id, "name": found.name, "position": POSITIONS[pos_idx] if pos_idx >= 0
-                  else found.position, "team": team}
-        game = {"season": chosen.season, "week": chosen.week, "when": f"{chosen.season} week {chosen.week}, "
-                f"{chosen.note}"}
+        player = {
+            "id": found.id,
+            "name": found.name,
+            "position": POSITIONS[pos_idx] if pos_idx >= 0 else found.position,
+            "team": team,
+        }
+        game = {
+            "season": chosen.season,
+            "week": chosen.week,
+            "when": f"{chosen.season} week {chosen.week}, {chosen.note}",
+        }
         if player["position"] not in POSITIONS:
-            out.append({"player": player, "reason": f"a {player['position']}: fgrid projects QB, RB, WR and TE",
-                        "game": game})
+            out.append(
+                {"player": player, "reason": f"a {player['position']}: fgrid projects QB, RB, WR and TE", "game": game}
+            )
         elif st.context(chosen.season, chosen.week, team) is None:
             why = schedule.bye_or_other(st, team, chosen.season, chosen.week)
-            out.append({"player": player, "reason": f"{team} bye week" if why.endswith("has a bye") else why,
-                        "game": game})
+            out.append(
+                {"player": player, "reason": f"{team} bye week" if why.endswith("has a bye") else why, "game": game}
+            )
         else:
             requests.append(resolve_request(ds, found.id, None, None, chosen.season, chosen.week, scoring))
     return requests, out

@@ -48,11 +48,32 @@ INDEX_FILE = "index.json"
 #: The scoring precomputed: the default one (the others are built on first use).
 SCORING = "ppr"
 
-_ARRAYS = ("p_comb", "p_key", "p_team", "p_pos", "p_start", "t_comb", "t_key", "def_ratio", "def_games", "week_keys",
-           "p_matrix", "t_matrix")
+_ARRAYS = (
+    "p_comb",
+    "p_key",
+    "p_team",
+    "p_pos",
+    "p_start",
+    "t_comb",
+    "t_key",
+    "def_ratio",
+    "def_games",
+    "week_keys",
+    "p_matrix",
+    "t_matrix",
+)
 _ARRAY_DICTS = ("p_state", "p_game", "t_state")
-_SCALARS = ("scoring", "version", "teams", "player_ids", "player_names", "first_season", "first_stats_season",
-            "last_stats_season", "last_key")
+_SCALARS = (
+    "scoring",
+    "version",
+    "teams",
+    "player_ids",
+    "player_names",
+    "first_season",
+    "first_stats_season",
+    "last_stats_season",
+    "last_key",
+)
 _CONTEXT_FIELDS = tuple(f.name for f in dataclasses.fields(GameContext))
 
 
@@ -120,8 +141,10 @@ def write(ds: Dataset, folder: Path | None = None) -> Path:
                 **{name: getattr(st, name) for name in _SCALARS},
                 "last_day": _iso(st.last_day),
                 "week_last_day": [_iso(d) for d in st.week_last_day],
-                "contexts": [[getattr(c, f) if f != "gameday" else _iso(c.gameday) for f in _CONTEXT_FIELDS]
-                             for c in st.contexts.values()],
+                "contexts": [
+                    [getattr(c, f) if f != "gameday" else _iso(c.gameday) for f in _CONTEXT_FIELDS]
+                    for c in st.contexts.values()
+                ],
             },
             "players": players.index_to_json(index),
         }

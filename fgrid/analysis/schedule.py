@@ -69,8 +69,11 @@ def next_week(st: FeatureStore) -> Week:
     keys = [k for k in _reg_weeks(st) if k > st.last_key]
     key = keys[0] if keys else game_key(st.last_stats_season + 1, 1)
     season, week = key // KEY_SEASON, key % KEY_SEASON
-    first = "the first week after your data" if week == 1 or key // KEY_SEASON != st.last_key // KEY_SEASON else \
-        "the next week after your data"
+    first = (
+        "the first week after your data"
+        if week == 1 or key // KEY_SEASON != st.last_key // KEY_SEASON
+        else "the next week after your data"
+    )
     return Week(season, week, f"{first} (through {data_end(st)})")
 
 

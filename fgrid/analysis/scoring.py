@@ -77,9 +77,7 @@ def fantasy_points(row_or_frame: pl.DataFrame, scoring: Scoring | str = ...) -> 
 def fantasy_points(row_or_frame: Mapping[str, Any], scoring: Scoring | str = ...) -> float: ...
 
 
-def fantasy_points(
-    row_or_frame: pl.DataFrame | Mapping[str, Any], scoring: Scoring | str = "ppr"
-) -> pl.Series | float:
+def fantasy_points(row_or_frame: pl.DataFrame | Mapping[str, Any], scoring: Scoring | str = "ppr") -> pl.Series | float:
     """Return fantasy points in ``scoring``: a Float64 Series for a frame (one value per row), a float for a row.
 
     Stats a frame or row lacks count as 0.

@@ -88,9 +88,7 @@ VENUES: dict[str, Venue] = {
         ),
         _us("CAR00", "Bank of America Stadium", "Charlotte", "NC", "outdoors", "turf", 750, ("CAR",)),
         _us("CHI98", "Soldier Field", "Chicago", "IL", "outdoors", "grass", 595, ("CHI",)),
-        _us(
-            "CIN00", "Paycor Stadium", "Cincinnati", "OH", "outdoors", "turf", 490, ("CIN",), ("Paul Brown Stadium",)
-        ),
+        _us("CIN00", "Paycor Stadium", "Cincinnati", "OH", "outdoors", "turf", 490, ("CIN",), ("Paul Brown Stadium",)),
         _us(
             "CLE00",
             "Cleveland Browns Stadium",

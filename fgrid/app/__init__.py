@@ -30,8 +30,11 @@ def create_app(settings: Settings | None = None) -> Celery:
     settings = settings or Settings.from_env()
     if settings.embedded:
         # Owner-only: messages and results hold the tasks' arguments and results.
-        folders = [settings.broker_dir, *(settings.broker_dir / sub for sub in ("queue", "control", "inflight")),
-                   settings.data_dir / "results"]
+        folders = [
+            settings.broker_dir,
+            *(settings.broker_dir / sub for sub in ("queue", "control", "inflight")),
+            settings.data_dir / "results",
+        ]
         for folder in folders:
             try:
                 folder.mkdir(mode=0o700, parents=True, exist_ok=True)

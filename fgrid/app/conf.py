@@ -47,8 +47,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_expires": config.DEFAULT_RESULT_EXPIRES,
         # Bounded publishing retries, so a command fails fast when the broker is down instead of hanging.
         "task_publish_retry": True,
-        "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2,
-                                      "interval_max": 0.5},
+        "task_publish_retry_policy": {
+            "max_retries": 1,
+            "interval_start": 0.2,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
         # Seconds to wait for a broker connection before giving up on it.
         "broker_connection_timeout": timeout,
         # The worker keeps trying at start-up (a broker may come up after it), as Celery 6 will require.
@@ -106,8 +110,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # exchanges stay direct: a retry's countdown (1-4 s) is held by its worker, not by Celery's native delayed
         # delivery, which needs every queue bound by every worker (a worker for one queue cannot bind the others).
         conf["broker_transport"] = "fgrid.broker.transports:AmqpTransport"
-        conf["task_queues"] = [Queue(name, Exchange(name, type="direct"), routing_key=name,
-                                     queue_arguments=amqp.queue_arguments()) for name in config.QUEUES]
+        conf["task_queues"] = [
+            Queue(name, Exchange(name, type="direct"), routing_key=name, queue_arguments=amqp.queue_arguments())
+            for name in config.QUEUES
+        ]
         conf["broker_transport_options"] = amqp.transport_options()
         conf["broker_heartbeat"] = amqp.HEARTBEAT
     elif settings.embedded:

@@ -82,8 +82,11 @@ class FgridTask(Task):
             return super().__call__(*args, **kwargs)
         except SoftTimeLimitExceeded:
             # The message's own limit when it has one (`celery call --soft-time-limit`, send_task), else the task's.
-            limit = ((self.request.timelimit or (None, None))[1] or self.soft_time_limit
-                     or self.app.conf.task_soft_time_limit)
+            limit = (
+                (self.request.timelimit or (None, None))[1]
+                or self.soft_time_limit
+                or self.app.conf.task_soft_time_limit
+            )
             raise FgridError(f"time limit exceeded: {self.name} ran past its soft time limit ({limit:g} s)") from None
 
     def _check_data_is_current(self) -> None:
@@ -95,8 +98,10 @@ class FgridTask(Task):
         own = dataset(self.app).meta.get("last_game_date")
         if isinstance(own, str) and own < needed:
             host = self.request.hostname or "this worker"
-            raise FgridError(f"{host} has NFL data through {own}, older than the data this request was checked "
-                             f"against (through {needed}): run `fgrid data sync` on {host}, then `fgrid retry`")
+            raise FgridError(
+                f"{host} has NFL data through {own}, older than the data this request was checked "
+                f"against (through {needed}): run `fgrid data sync` on {host}, then `fgrid retry`"
+            )
 
     def _single_flight(self, *args: Any, **kwargs: Any) -> Any:
         task_id = self.request.id
@@ -105,12 +110,16 @@ class FgridTask(Task):
         while not lease.acquire():
             meta = self.app.backend.get_task_meta(task_id, cache=False)
             if meta.get("status") == "SUCCESS":
-                log.warning("fgrid: %s[%s] was delivered again; the copy that ran it finished: its result stands",
-                            self.name, task_id)
+                log.warning(
+                    "fgrid: %s[%s] was delivered again; the copy that ran it finished: its result stands",
+                    self.name,
+                    task_id,
+                )
                 return meta.get("result")
             if not said:
-                log.warning("fgrid: %s[%s] was delivered again while a copy runs; waiting for that copy",
-                            self.name, task_id)
+                log.warning(
+                    "fgrid: %s[%s] was delivered again while a copy runs; waiting for that copy", self.name, task_id
+                )
                 said = True
             time.sleep(self.single_flight_poll)
         try:
@@ -125,8 +134,16 @@ class FgridTask(Task):
 # No STARTED state: an analysis takes well under a millisecond, so nobody would see it, and storing it would cost
 # each analysis a second write to the result store.
 @shared_task(name=config.TASK_ANALYZE, bind=True, base=FgridTask, track_started=False)
-def analyze_player(self: Task, player: str, opponent: str, location: str | None = None, season: int | None = None,
-                   week: int | None = None, scoring: str = "ppr", what_if: bool = False) -> dict[str, Any]:
+def analyze_player(
+    self: Task,
+    player: str,
+    opponent: str,
+    location: str | None = None,
+    season: int | None = None,
+    week: int | None = None,
+    scoring: str = "ppr",
+    what_if: bool = False,
+) -> dict[str, Any]:
     """Analyze one player's matchup against one opponent (``what_if``: a hypothetical game)."""
     from fgrid.analysis import matchup
 
@@ -138,8 +155,9 @@ def _analysis_signature(task: Task, r: Any) -> Any:
     """The signature of one analysis request of a fan-out (a dict of :meth:`MatchupRequest.task_kwargs`)."""
     if not isinstance(r, dict):
         raise FgridError("each request must be an object")
-    args = validation.analyze_args(r.get("player"), r.get("opponent"), r.get("location"), r.get("season"),
-                                   r.get("week"), r.get("scoring", "ppr"))
+    args = validation.analyze_args(
+        r.get("player"), r.get("opponent"), r.get("location"), r.get("season"), r.get("week"), r.get("scoring", "ppr")
+    )
     return task.s(**args, **({"what_if": True} if r.get("what_if") is True else {}))
 
 
@@ -169,8 +187,15 @@ def rank_comparison(self: Task, analyses: list[dict[str, Any]], slots: int | Non
 
 
 @shared_task(name=config.TASK_LINEUP, bind=True, base=FgridTask)
-def lineup(self: Task, requests: list[dict[str, Any]], slots: list[str], out: list[dict[str, Any]] | None = None,
-           model: str = "engine", season: int | None = None, week: int | None = None) -> Any:
+def lineup(
+    self: Task,
+    requests: list[dict[str, Any]],
+    slots: list[str],
+    out: list[dict[str, Any]] | None = None,
+    model: str = "engine",
+    season: int | None = None,
+    week: int | None = None,
+) -> Any:
     """Fan out one projection per player who plays (the engine's analysis, or the ai model's prediction), then fill
     the slots with the best lineup (the pick inherits this task's id)."""
     from fgrid.analysis import lineup as lineup_mod
@@ -187,8 +212,13 @@ def lineup(self: Task, requests: list[dict[str, Any]], slots: list[str], out: li
 
 
 @shared_task(name=config.TASK_LINEUP_PICK, bind=True, base=FgridTask)
-def lineup_pick(self: Task, analyses: list[dict[str, Any]], slots: list[str], out: list[dict[str, Any]] | None = None,
-                model: str = "engine") -> dict[str, Any]:
+def lineup_pick(
+    self: Task,
+    analyses: list[dict[str, Any]],
+    slots: list[str],
+    out: list[dict[str, Any]] | None = None,
+    model: str = "engine",
+) -> dict[str, Any]:
     """Fill the slots with the best lineup from the finished projections; bench gaps; players out listed apart."""
     from fgrid.analysis import lineup as lineup_mod
 
@@ -196,8 +226,7 @@ def lineup_pick(self: Task, analyses: list[dict[str, Any]], slots: list[str], ou
 
 
 @shared_task(name=config.TASK_BACKTEST, bind=True, base=FgridTask)
-def backtest(self: Task, season: int, weeks: list[int] | None = None, scoring: str = "ppr",
-             refit: bool = False) -> Any:
+def backtest(self: Task, season: int, weeks: list[int] | None = None, scoring: str = "ppr", refit: bool = False) -> Any:
     """Backtest a season, one task per week (so more workers finish sooner), then summarize.
 
     ``refit``: walk forward, each week task refitting the engine on earlier games first (about a second each).
@@ -210,8 +239,7 @@ def backtest(self: Task, season: int, weeks: list[int] | None = None, scoring: s
     refit = bt.check_refit(dataset(self.app), season, refit, scoring)
     if weeks is not None and (not isinstance(weeks, list) or len(weeks) > validation.MAX_WEEK):
         raise InputError(f"weeks must be a list of at most {validation.MAX_WEEK} weeks")
-    weeks = available if weeks is None else sorted(
-        {validation.week(w) for w in weeks})
+    weeks = available if weeks is None else sorted({validation.week(w) for w in weeks})
     missing = sorted(set(weeks) - set(available))
     if not weeks or missing:
         raise InputError(f"no regular-season stats for {season} week(s) {missing or weeks}")
@@ -222,8 +250,9 @@ def backtest(self: Task, season: int, weeks: list[int] | None = None, scoring: s
 
 
 @shared_task(name=config.TASK_BACKTEST_WEEK, bind=True, base=FgridTask)
-def backtest_week(self: Task, season: int, week: int, scoring: str = "ppr",
-                  refit: bool = False) -> list[dict[str, Any]]:
+def backtest_week(
+    self: Task, season: int, week: int, scoring: str = "ppr", refit: bool = False
+) -> list[dict[str, Any]]:
     """Backtest rows of one week (``refit``: with the engine refitted on the games before it)."""
     from fgrid.analysis import backtest as bt
 
@@ -231,14 +260,26 @@ def backtest_week(self: Task, season: int, week: int, scoring: str = "ppr",
 
 
 @shared_task(name=config.TASK_BACKTEST_SUMMARY, bind=True, base=FgridTask)
-def backtest_summary(self: Task, weekly_rows: list[list[dict[str, Any]]], season: int, weeks: list[int],
-                     scoring: str = "ppr", refit: bool = False) -> dict[str, Any]:
+def backtest_summary(
+    self: Task,
+    weekly_rows: list[list[dict[str, Any]]],
+    season: int,
+    weeks: list[int],
+    scoring: str = "ppr",
+    refit: bool = False,
+) -> dict[str, Any]:
     """Join the weeks' rows and summarize them against the baseline."""
     from fgrid.analysis import backtest as bt
 
     rows = [row for week_rows in weekly_rows for row in week_rows]
-    return {"season": season, "weeks": weeks, "scoring": scoring,
-            "predictor": bt.REFIT_NAME if refit else bt.ENGINE_NAME, "rows": rows, "summary": bt.summarize(rows)}
+    return {
+        "season": season,
+        "weeks": weeks,
+        "scoring": scoring,
+        "predictor": bt.REFIT_NAME if refit else bt.ENGINE_NAME,
+        "rows": rows,
+        "summary": bt.summarize(rows),
+    }
 
 
 def trained_model(app: Celery) -> Any:
@@ -250,8 +291,15 @@ def trained_model(app: Celery) -> Any:
 
 # Single flight: a redelivery (a broker restart, a worker thought dead) never trains a second model at once. No
 # STARTED state: the copy that holds the lease reports its own progress, so a waiting copy never overwrites it.
-@shared_task(name=config.TASK_AI_TRAIN, bind=True, base=FgridTask, soft_time_limit=config.TRAIN_SOFT_TIME_LIMIT,
-             time_limit=config.TRAIN_TIME_LIMIT, single_flight=True, track_started=False)
+@shared_task(
+    name=config.TASK_AI_TRAIN,
+    bind=True,
+    base=FgridTask,
+    soft_time_limit=config.TRAIN_SOFT_TIME_LIMIT,
+    time_limit=config.TRAIN_TIME_LIMIT,
+    single_flight=True,
+    track_started=False,
+)
 def ai_train(self: Task, seasons: list[int], scoring: str = "ppr") -> dict[str, Any]:
     """Train the ai model on past seasons, save it atomically as the latest, and return its metrics."""
     from fgrid.analysis import model as ai
@@ -270,8 +318,16 @@ def ai_train(self: Task, seasons: list[int], scoring: str = "ppr") -> dict[str, 
 
 
 @shared_task(name=config.TASK_AI_PREDICT, bind=True, base=FgridTask)
-def ai_predict(self: Task, player: str, opponent: str, location: str | None = None, season: int | None = None,
-               week: int | None = None, scoring: str = "ppr", what_if: bool = False) -> dict[str, Any]:
+def ai_predict(
+    self: Task,
+    player: str,
+    opponent: str,
+    location: str | None = None,
+    season: int | None = None,
+    week: int | None = None,
+    scoring: str = "ppr",
+    what_if: bool = False,
+) -> dict[str, Any]:
     """Predict a player's points in one game with the trained model, with the factors that explain it."""
     from fgrid.analysis import model as ai
 
@@ -289,10 +345,22 @@ def ai_grade(self: Task, requests: list[dict[str, Any]], slots: int | None = Non
     model, ds = trained_model(self.app), dataset(self.app)
     grades = []
     for r in requests:
-        args = validation.analyze_args(r.get("player"), r.get("opponent"), r.get("location"), r.get("season"),
-                                       r.get("week"), r.get("scoring", "ppr"))
-        grades += ai.grade(model, ds, [(args["player"], args["opponent"])], season=args["season"], week=args["week"],
-                           what_if=r.get("what_if") is True)
+        args = validation.analyze_args(
+            r.get("player"),
+            r.get("opponent"),
+            r.get("location"),
+            r.get("season"),
+            r.get("week"),
+            r.get("scoring", "ppr"),
+        )
+        grades += ai.grade(
+            model,
+            ds,
+            [(args["player"], args["opponent"])],
+            season=args["season"],
+            week=args["week"],
+            what_if=r.get("what_if") is True,
+        )
     return {"grades": grades}
 
 

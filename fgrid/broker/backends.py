@@ -27,10 +27,12 @@ STARTED_ATTRIBUTE = "fgrid_started"
 class RecordsStart:
     """Result-store mixin: every stored state of a task carries ``date_started`` once the task runs."""
 
-    def _get_result_meta(self, result: Any, state: str, traceback: Any, request: Any, format_date: bool = True,
-                         encode: bool = False) -> dict[str, Any]:
+    def _get_result_meta(
+        self, result: Any, state: str, traceback: Any, request: Any, format_date: bool = True, encode: bool = False
+    ) -> dict[str, Any]:
         meta: dict[str, Any] = super()._get_result_meta(  # type: ignore[misc]  # Celery's backend, next in the MRO
-            result, state, traceback, request, format_date=format_date, encode=encode)
+            result, state, traceback, request, format_date=format_date, encode=encode
+        )
         started = getattr(request, STARTED_ATTRIBUTE, None)
         if started is not None:
             meta["date_started"] = started
@@ -47,8 +49,10 @@ class AtomicFilesystemBackend(RecordsStart, FilesystemBackend):
     def _do_directory_test(self, key: bytes) -> None:
         path = os.fsdecode(self.path)
         if not os.path.isdir(path) or not os.access(path, os.R_OK | os.X_OK):
-            raise ImproperlyConfigured(f"the result store folder {path} does not exist or cannot be read; create it "
-                                       f"or set CELERY_RESULT_BACKEND")
+            raise ImproperlyConfigured(
+                f"the result store folder {path} does not exist or cannot be read; create it "
+                f"or set CELERY_RESULT_BACKEND"
+            )
 
     def set(self, key: Any, value: Any) -> None:
         write_atomic(os.fsdecode(self._filename(key)), ensure_bytes(value))

@@ -32,8 +32,17 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
     from celery.exceptions import BackendError, ImproperlyConfigured
     from kombu.exceptions import ChannelError, OperationalError
 
-    return (OperationalError, ChannelError, ConnectionError, socket.timeout, TimeoutError,
-            redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, BackendError, ImproperlyConfigured)
+    return (
+        OperationalError,
+        ChannelError,
+        ConnectionError,
+        socket.timeout,
+        TimeoutError,
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        BackendError,
+        ImproperlyConfigured,
+    )
 
 
 @contextlib.contextmanager
@@ -57,17 +66,19 @@ def reachable(settings: Settings, what: Component = "broker") -> Iterator[None]:
 def unavailable(settings: Settings, exc: BaseException, what: Component = "broker") -> UnavailableError:
     """An UnavailableError for ``exc``, naming the broker or result store URL (masked) and what to check."""
     url = settings.result_backend if what == "result store" else settings.broker_url
-    hint = ("is Redis running? check `redis-cli ping`" if config.kind_of(url) is Kind.REDIS
-            else "is the server running?")
+    hint = "is Redis running? check `redis-cli ping`" if config.kind_of(url) is Kind.REDIS else "is the server running?"
     reason = f"{type(exc).__name__} {exc}".lower()
     tls = url.partition("://")[0].lower() in TLS_SCHEMES
     if tls and any(word in reason for word in ("ssl", "tls", "timeout", "timed out", "handshake", "reset")):
-        hint = ("the TLS handshake failed: is the server listening for TLS on that port? (rediss:// and amqps:// need "
-                "one, redis:// and amqp:// are plain)")
+        hint = (
+            "the TLS handshake failed: is the server listening for TLS on that port? (rediss:// and amqps:// need "
+            "one, redis:// and amqp:// are plain)"
+        )
     elif not tls and any(word in reason for word in ("ssl", "tls", "reset by peer", "closed by server")):
         hint = "the server closed the connection: if it requires TLS, use rediss:// (or amqps://)"
-    return UnavailableError(f"cannot reach the {what} at {mask_url(url)}: {one_line(settings, exc, 160)}; {hint}",
-                            component=what)
+    return UnavailableError(
+        f"cannot reach the {what} at {mask_url(url)}: {one_line(settings, exc, 160)}; {hint}", component=what
+    )
 
 
 def check_broker(app: Celery) -> None:
@@ -92,8 +103,11 @@ def check_result_store(app: Celery) -> None:
         with reachable(settings, "result store"):
             app.backend.client.ping()
     elif (folder := settings.result_dir) is not None and not os.access(folder, os.W_OK):
-        raise UnavailableError(f"the result store folder {folder} is not writable; create it or fix its "
-                               f"permissions, or set {config.ENV_RESULT_BACKEND}", component="result store")
+        raise UnavailableError(
+            f"the result store folder {folder} is not writable; create it or fix its "
+            f"permissions, or set {config.ENV_RESULT_BACKEND}",
+            component="result store",
+        )
 
 
 def check(app: Celery) -> None:

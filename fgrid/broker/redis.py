@@ -70,11 +70,12 @@ class RedisQueues:
             pipe.zrem(self.channel.unacked_index_key, tag).hdel(self.channel.unacked_key, tag).execute()
 
     def heartbeat(self, hostname: str, ids: Iterable[str]) -> None:
-        doc = {"hostname": hostname, "pid": os.getpid(), "at": time.time(), "ids": sorted(ids)}
+        now = time.time()
+        doc = {"hostname": hostname, "pid": os.getpid(), "at": now, "ids": sorted(ids)}
         with self.client.pipeline(transaction=False) as pipe:
             pipe.set(HEARTBEAT_KEY + hostname, json.dumps(doc), ex=self.heartbeat_ttl)
-            pipe.zadd(WORKERS_KEY, {hostname: doc["at"]})
-            pipe.zremrangebyscore(WORKERS_KEY, "-inf", doc["at"] - self.heartbeat_ttl)
+            pipe.zadd(WORKERS_KEY, {hostname: now})
+            pipe.zremrangebyscore(WORKERS_KEY, "-inf", now - self.heartbeat_ttl)
             pipe.expire(WORKERS_KEY, self.heartbeat_ttl)
             pipe.execute()
 
@@ -116,7 +117,7 @@ def depths(app: Celery) -> dict[str, dict[str, int | None]]:
     out: dict[str, dict[str, int | None]] = {}
     for q in config.QUEUES:
         out[q] = {"waiting": sum(replies[: len(names[q])]), "reserved": 0}
-        replies = replies[len(names[q]):]
+        replies = replies[len(names[q]) :]
     for raw in unacked:
         _task_id, queue = messages.unacked(raw)
         if queue in out:

@@ -35,7 +35,7 @@ def metas(app: Celery, task_ids: list[str]) -> dict[str, dict[str, Any]]:
         return {task_id: backend.get_task_meta(task_id) for task_id in task_ids}
     out: dict[str, dict[str, Any]] = {}
     for start in range(0, len(task_ids), CHUNK):
-        chunk = task_ids[start:start + CHUNK]
+        chunk = task_ids[start : start + CHUNK]
         for task_id, raw in zip(chunk, client.mget([backend.get_key_for_task(i) for i in chunk]), strict=True):
             if not raw:
                 out[task_id] = {"status": "PENDING", "result": None}
@@ -49,8 +49,12 @@ def metas(app: Celery, task_ids: list[str]) -> dict[str, dict[str, Any]]:
 
 def brief(meta: dict[str, Any]) -> dict[str, Any]:
     """The part of a stored meta that recovery needs: state, task name, worker, group."""
-    return {"status": meta.get("status", "PENDING"), "name": meta.get("name"), "worker": meta.get("worker"),
-            "group_id": meta.get("group_id")}
+    return {
+        "status": meta.get("status", "PENDING"),
+        "name": meta.get("name"),
+        "worker": meta.get("worker"),
+        "group_id": meta.get("group_id"),
+    }
 
 
 def states(app: Celery, task_ids: list[str]) -> list[str]:

@@ -64,8 +64,9 @@ def envelope_problem(payload: Any) -> str | None:
     properties = payload.get("properties")
     if not isinstance(properties, dict) or not isinstance(properties.get("delivery_tag"), str | int):
         return "no properties with a delivery tag"
-    if not isinstance(payload.get("headers"), dict | None) or not isinstance(properties.get("delivery_info"),
-                                                                             dict | None):
+    if not isinstance(payload.get("headers"), dict | None) or not isinstance(
+        properties.get("delivery_info"), dict | None
+    ):
         return "headers or delivery info that are not objects"
     if not all(isinstance(payload.get(key), str | None) for key in ("content-type", "content-encoding")):
         return "a content type that is not text"
@@ -84,11 +85,22 @@ def envelope_problem(payload: Any) -> str | None:
 
 #: Celery's task-message headers (protocol 2) that its consumer reads before a task runs, and the types they take.
 _TASK_HEADERS: dict[str, tuple[type, ...]] = {
-    "task": (str,), "id": (str,), "root_id": (str, type(None)), "parent_id": (str, type(None)),
-    "group": (str, type(None)), "group_index": (int, type(None)), "eta": (str, type(None)),
-    "expires": (str, type(None)), "retries": (int, type(None)), "argsrepr": (str, type(None)),
-    "kwargsrepr": (str, type(None)), "origin": (str, type(None)), "shadow": (str, type(None)),
-    "lang": (str, type(None)), "ignore_result": (bool, type(None)), "replaced_task_nesting": (int, type(None)),
+    "task": (str,),
+    "id": (str,),
+    "root_id": (str, type(None)),
+    "parent_id": (str, type(None)),
+    "group": (str, type(None)),
+    "group_index": (int, type(None)),
+    "eta": (str, type(None)),
+    "expires": (str, type(None)),
+    "retries": (int, type(None)),
+    "argsrepr": (str, type(None)),
+    "kwargsrepr": (str, type(None)),
+    "origin": (str, type(None)),
+    "shadow": (str, type(None)),
+    "lang": (str, type(None)),
+    "ignore_result": (bool, type(None)),
+    "replaced_task_nesting": (int, type(None)),
 }
 
 
@@ -102,8 +114,9 @@ def task_message_problem(payload: dict[str, Any]) -> str | None:
         if (key in headers and not isinstance(headers[key], types)) or (key in ("task", "id") and key not in headers):
             return f"a task header {key!r} of the wrong type"
     limits = headers.get("timelimit")
-    if limits is not None and not (isinstance(limits, list | tuple) and len(limits) == 2
-                                   and all(isinstance(x, int | float | None) for x in limits)):
+    if limits is not None and not (
+        isinstance(limits, list | tuple) and len(limits) == 2 and all(isinstance(x, int | float | None) for x in limits)
+    ):
         return "a malformed time limit"
     for key in ("eta", "expires"):
         if isinstance(headers.get(key), str):
@@ -119,8 +132,13 @@ def task_message_problem(payload: dict[str, Any]) -> str | None:
             body = json.loads(raw)
         except ValueError:
             return "a body that is not JSON"
-        if not (isinstance(body, list) and len(body) == 3 and isinstance(body[0], list)
-                and isinstance(body[1], dict) and isinstance(body[2], dict | None)):
+        if not (
+            isinstance(body, list)
+            and len(body) == 3
+            and isinstance(body[0], list)
+            and isinstance(body[1], dict)
+            and isinstance(body[2], dict | None)
+        ):
             return "a body that is not [args, kwargs, options]"
     return None
 
@@ -231,8 +249,9 @@ def amqp_message_problem(raw: Any) -> str | None:
             body = bytes(body).decode(properties.get("content_encoding") or "utf-8")
         except (UnicodeDecodeError, LookupError):
             return "a body that does not decode"
-    return task_message_problem({"headers": headers or {}, "content-type": properties.get("content_type"),
-                                 "body": body, "properties": {}})
+    return task_message_problem(
+        {"headers": headers or {}, "content-type": properties.get("content_type"), "body": body, "properties": {}}
+    )
 
 
 class AmqpChannel(pyamqp.Channel):

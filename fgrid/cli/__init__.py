@@ -74,8 +74,9 @@ def _version(value: bool) -> None:
 @app.callback(invoke_without_command=True)
 def _root(
     ctx: typer.Context,
-    version: Annotated[bool, typer.Option("--version", "-V", help="Print fgrid's version and exit.",
-                                          callback=_version, is_eager=True)] = False,
+    version: Annotated[
+        bool, typer.Option("--version", "-V", help="Print fgrid's version and exit.", callback=_version, is_eager=True)
+    ] = False,
 ) -> None:
     """Fantasy-football matchup analysis as background jobs.
 
@@ -163,6 +164,7 @@ def tidy_help(command: Any) -> None:
     ``PATH`` (or the choices, or the option's own metavar), none for a flag and for an argument (its name is shown)."""
     get_help_option = getattr(command, "get_help_option", None)
     if get_help_option is not None:
+
         def help_option(ctx: Any, get: Any = get_help_option) -> Any:
             option = get(ctx)
             if option is not None:
@@ -209,7 +211,14 @@ def _click_exceptions() -> tuple[ExceptionTypes, ExceptionTypes, ExceptionTypes,
 
 def _error_line(message: str) -> None:
     """Write ``message`` as one line on stderr, ``error:`` first, any password of the configured URLs masked."""
-    secrets = tuple(filter(None, (config.url_password(os.environ.get(name)) for name in (
-        config.ENV_BROKER_URL, config.ENV_RESULT_BACKEND, config.ENV_REDIS_URL))))
+    secrets = tuple(
+        filter(
+            None,
+            (
+                config.url_password(os.environ.get(name))
+                for name in (config.ENV_BROKER_URL, config.ENV_RESULT_BACKEND, config.ENV_REDIS_URL)
+            ),
+        )
+    )
     line = " ".join(config.mask_secrets(message, *secrets).split())
     sys.stderr.write(f"error: {line}\n")

@@ -48,8 +48,9 @@ def train(
     from fgrid import validation
 
     kwargs = {"seasons": parse_seasons(seasons, most=MOST_TRAINING_SEASONS), "scoring": validation.scoring(scoring)}
-    submit_and_report(settings_from(data_dir), config.TASK_AI_TRAIN, kwargs, wait, timeout, as_json,
-                      follow_with=follow_progress)
+    submit_and_report(
+        settings_from(data_dir), config.TASK_AI_TRAIN, kwargs, wait, timeout, as_json, follow_with=follow_progress
+    )
 
 
 @model_app.command("list")
@@ -78,8 +79,11 @@ def model_show(
     from fgrid.render.ai import model_table
 
     models = ai.list_models(settings_from(data_dir).models_dir)
-    chosen = next((m for m in models if m.get("latest")), None) if model_id is None else next(
-        (m for m in models if m["model_id"] == model_id), None)
+    chosen = (
+        next((m for m in models if m.get("latest")), None)
+        if model_id is None
+        else next((m for m in models if m["model_id"] == model_id), None)
+    )
     if chosen is None:
         raise InputError(f"unknown model {model_id!r}; `fgrid model list` shows them" if model_id else NO_MODEL_YET)
     if as_json:
@@ -89,10 +93,13 @@ def model_show(
 
 
 def predict(
-    player: Annotated[str | None, typer.Argument(help="Player (omit with --season/--week for a whole slate).")]
-    = None,
-    opponent: Annotated[str | None, typer.Option("--opponent", "-o", help="Opponent: code, city or nickname "
-                                                 "(default: the scheduled one that week).")] = None,
+    player: Annotated[str | None, typer.Argument(help="Player (omit with --season/--week for a whole slate).")] = None,
+    opponent: Annotated[
+        str | None,
+        typer.Option(
+            "--opponent", "-o", help="Opponent: code, city or nickname (default: the scheduled one that week)."
+        ),
+    ] = None,
     location: LocationOption = None,
     season: SeasonOption = None,
     week: WeekOption = None,
@@ -113,16 +120,27 @@ def predict(
     resolve.require_model(settings)
     if player is None:
         if season is None or week is None:
-            raise InputError("give a PLAYER (his opponent is the scheduled one), or --season and --week for a whole "
-                             "slate")
-        kwargs = {"season": validation.optional_int(season, "season", validation.MIN_SEASON, validation.MAX_SEASON),
-                  "week": validation.optional_int(week, "week", validation.MIN_WEEK, validation.MAX_WEEK),
-                  "position": validation.position(position),
-                  "top": validation.optional_int(top, "top", 1, MOST_SLATE_ROWS)}
+            raise InputError(
+                "give a PLAYER (his opponent is the scheduled one), or --season and --week for a whole slate"
+            )
+        kwargs = {
+            "season": validation.optional_int(season, "season", validation.MIN_SEASON, validation.MAX_SEASON),
+            "week": validation.optional_int(week, "week", validation.MIN_WEEK, validation.MAX_WEEK),
+            "position": validation.position(position),
+            "top": validation.optional_int(top, "top", 1, MOST_SLATE_ROWS),
+        }
         submit_and_report(settings, config.TASK_AI_SLATE, kwargs, wait, timeout, as_json)
         return
-    kwargs = resolve.analyze_request(settings, player=player, opponent=opponent, location=location, season=season,
-                                     week=week, scoring=scoring, what_if=what_if)
+    kwargs = resolve.analyze_request(
+        settings,
+        player=player,
+        opponent=opponent,
+        location=location,
+        season=season,
+        week=week,
+        scoring=scoring,
+        what_if=what_if,
+    )
     say_week(settings, kwargs, as_json, chosen=season is None or week is None)
     submit_and_report(settings, config.TASK_AI_PREDICT, kwargs, wait, timeout, as_json)
 

@@ -43,14 +43,19 @@ def say_week(settings: Settings, kwargs: dict[str, Any], as_json: bool, chosen: 
 
     if chosen and not as_json and kwargs.get("season") and kwargs.get("week"):
         note = resolve.week_note(settings, kwargs["season"], kwargs["week"])
-        console(stderr=True).print(plain(note + (": a hypothetical game" if kwargs.get("what_if") else "")),
-                                   soft_wrap=True)
+        console(stderr=True).print(
+            plain(note + (": a hypothetical game" if kwargs.get("what_if") else "")), soft_wrap=True
+        )
 
 
 def analyze_player(
     player: Annotated[str, typer.Argument(help="Player name, gsis id, Sleeper id or ESPN id.")],
-    opponent: Annotated[str | None, typer.Option("--opponent", "-o", help="Opponent: code (SF), city or nickname "
-                                                 "(default: the scheduled one that week).")] = None,
+    opponent: Annotated[
+        str | None,
+        typer.Option(
+            "--opponent", "-o", help="Opponent: code (SF), city or nickname (default: the scheduled one that week)."
+        ),
+    ] = None,
     location: LocationOption = None,
     season: SeasonOption = None,
     week: WeekOption = None,
@@ -65,8 +70,16 @@ def analyze_player(
     from fgrid.service import resolve
 
     settings = settings_from(data_dir)
-    kwargs = resolve.analyze_request(settings, player=player, opponent=opponent, location=location, season=season,
-                                     week=week, scoring=scoring, what_if=what_if)
+    kwargs = resolve.analyze_request(
+        settings,
+        player=player,
+        opponent=opponent,
+        location=location,
+        season=season,
+        week=week,
+        scoring=scoring,
+        what_if=what_if,
+    )
     say_week(settings, kwargs, as_json, chosen=season is None or week is None)
     submit_and_report(settings, config.TASK_ANALYZE, kwargs, wait, timeout, as_json)
 
@@ -78,8 +91,12 @@ def compare(
     week: WeekOption = None,
     what_if: WhatIfOption = False,
     scoring: ScoringOption = "ppr",
-    slots: Annotated[int | None, typer.Option("--slots", help="Players to start, at most the number compared "
-                                              f"(default: {config.DEFAULT_COMPARE_SLOTS}).")] = None,
+    slots: Annotated[
+        int | None,
+        typer.Option(
+            "--slots", help=f"Players to start, at most the number compared (default: {config.DEFAULT_COMPARE_SLOTS})."
+        ),
+    ] = None,
     wait: WaitOption = False,
     timeout: TimeoutOption = None,
     as_json: JsonOption = False,
@@ -89,8 +106,9 @@ def compare(
     from fgrid.service import resolve
 
     settings = settings_from(data_dir)
-    kwargs = resolve.compare_request(settings, players, split_opponents(opponents), season, week, scoring, slots,
-                                     what_if=what_if)
+    kwargs = resolve.compare_request(
+        settings, players, split_opponents(opponents), season, week, scoring, slots, what_if=what_if
+    )
     say_week(settings, (kwargs["requests"] or [{}])[0], as_json, chosen=season is None or week is None)
     submit_and_report(settings, config.TASK_COMPARE, kwargs, wait, timeout, as_json)
 
@@ -99,12 +117,24 @@ def backtest(
     season: Annotated[int, typer.Option("--season", help="Season to score.")],
     weeks: Annotated[str | None, typer.Option("--weeks", help="Weeks, e.g. 5-18 (default: all).")] = None,
     scoring: ScoringOption = "ppr",
-    model: Annotated[str, typer.Option("--model", help="engine (the matchup engine) or ai (the trained model).")]
-    = "engine",
-    refit: Annotated[bool, typer.Option("--refit", help="Walk forward: refit the engine before each week on earlier "
-                                        "games only (about a second a week).")] = False,
-    lineups: Annotated[bool, typer.Option("--lineups", help="Replay every team's roster-of-13 each week: points of "
-                                          "the chosen lineup, the best in hindsight and the baseline's.")] = False,
+    model: Annotated[
+        str, typer.Option("--model", help="engine (the matchup engine) or ai (the trained model).")
+    ] = "engine",
+    refit: Annotated[
+        bool,
+        typer.Option(
+            "--refit",
+            help="Walk forward: refit the engine before each week on earlier games only (about a second a week).",
+        ),
+    ] = False,
+    lineups: Annotated[
+        bool,
+        typer.Option(
+            "--lineups",
+            help="Replay every team's roster-of-13 each week: points of "
+            "the chosen lineup, the best in hindsight and the baseline's.",
+        ),
+    ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Write the rows to this CSV file.")] = None,
     submit: Annotated[bool, typer.Option("--submit", help="Run it as a task on the analysis queue.")] = False,
     wait: WaitOption = False,
@@ -138,8 +168,9 @@ def backtest(
         return
     if submit:
         if model != "engine" or out is not None:
-            raise InputError("--submit runs the engine's backtest and returns its rows in the result; "
-                             "drop --model/--out")
+            raise InputError(
+                "--submit runs the engine's backtest and returns its rows in the result; drop --model/--out"
+            )
         from fgrid.service import resolve
 
         kwargs = resolve.backtest_request(settings, season, week_list, scoring, refit)
@@ -152,8 +183,14 @@ def backtest(
 
     with console(stderr=True).status(f"backtesting {season}") as spinner:
         report = backtest_service.run_backtest(
-            settings, season, week_list, scoring, model,
-            progress=lambda done, total: spinner.update(f"backtesting {season}: week {done}/{total}"), refit=refit)
+            settings,
+            season,
+            week_list,
+            scoring,
+            model,
+            progress=lambda done, total: spinner.update(f"backtesting {season}: week {done}/{total}"),
+            refit=refit,
+        )
     if out is not None:
         from fgrid.analysis.backtest import write_csv
 

@@ -19,8 +19,7 @@ data_app = typer.Typer(help="Sync and inspect the NFL data.", no_args_is_help=Tr
 
 @data_app.command("sync")
 def sync(
-    source: Annotated[Path | None, typer.Option("--from", help="Import local nflverse files from this folder.")]
-    = None,
+    source: Annotated[Path | None, typer.Option("--from", help="Import local nflverse files from this folder.")] = None,
     seasons: Annotated[str, typer.Option("--seasons", help="Seasons, e.g. 2019-2024 or 2022,2023.")] = "2019-2024",
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
@@ -36,6 +35,7 @@ def sync(
     wanted = parse_seasons(seasons)
     err = console(stderr=True)
     with err.status("syncing NFL data") as spinner:
+
         def progress(message: str) -> None:
             spinner.update(message)
             if message.startswith("waiting"):  # a wait is said on a line of its own, TTY or not
@@ -44,10 +44,11 @@ def sync(
         if source is not None:
             if not source.is_dir():
                 raise InputError(f"--from {source}: no such folder")
-            if not any(next(folder.glob(STATS_FILES), None) for folder in (source, source / "raw")
-                       if folder.is_dir()):
-                raise InputError(f"--from {source}: no nflverse data files there (player_stats_YYYY.csv[.gz], in "
-                                 f"the folder or its raw/ subfolder)")
+            if not any(next(folder.glob(STATS_FILES), None) for folder in (source, source / "raw") if folder.is_dir()):
+                raise InputError(
+                    f"--from {source}: no nflverse data files there (player_stats_YYYY.csv[.gz], in "
+                    f"the folder or its raw/ subfolder)"
+                )
             report = data.sync_from_dir(source, settings.nfl_dir, seasons=wanted, progress=progress)
         else:
             report = data.sync_online(settings.nfl_dir, seasons=wanted, progress=progress)

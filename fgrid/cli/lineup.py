@@ -43,16 +43,21 @@ def read_roster(path: Path) -> list[str]:
 
 
 def lineup(
-    players: Annotated[list[str] | None, typer.Argument(help="The roster: player names or ids.",
-                                                        show_default=False)] = None,
-    roster_file: Annotated[Path | None, typer.Option("--file", "-f", help="Roster file: one player a line.")]
-    = None,
-    slots: Annotated[str, typer.Option("--slots", help="Slots: QB, RB, WR, TE, FLEX (RB/WR/TE), SUPERFLEX "
-                                       "(QB/RB/WR/TE) or A/B such as WR/TE.")] = DEFAULT_SLOTS,
+    players: Annotated[
+        list[str] | None, typer.Argument(help="The roster: player names or ids.", show_default=False)
+    ] = None,
+    roster_file: Annotated[Path | None, typer.Option("--file", "-f", help="Roster file: one player a line.")] = None,
+    slots: Annotated[
+        str,
+        typer.Option(
+            "--slots", help="Slots: QB, RB, WR, TE, FLEX (RB/WR/TE), SUPERFLEX (QB/RB/WR/TE) or A/B such as WR/TE."
+        ),
+    ] = DEFAULT_SLOTS,
     season: SeasonOption = None,
     week: WeekOption = None,
-    model: Annotated[str, typer.Option("--model", help="engine (the matchup engine) or ai (the trained model).")]
-    = "engine",
+    model: Annotated[
+        str, typer.Option("--model", help="engine (the matchup engine) or ai (the trained model).")
+    ] = "engine",
     scoring: ScoringOption = "ppr",
     wait: WaitOption = False,
     timeout: TimeoutOption = None,
@@ -65,6 +70,7 @@ def lineup(
     roster = list(players or []) + (read_roster(roster_file) if roster_file is not None else [])
     settings = settings_from(data_dir)
     kwargs = resolve.lineup_request(settings, roster, slots, season, week, scoring, model)
-    say_week(settings, {"season": kwargs["season"], "week": kwargs["week"]}, as_json,
-             chosen=season is None or week is None)
+    say_week(
+        settings, {"season": kwargs["season"], "week": kwargs["week"]}, as_json, chosen=season is None or week is None
+    )
     submit_and_report(settings, config.TASK_LINEUP, kwargs, wait, timeout, as_json)

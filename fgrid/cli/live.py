@@ -26,8 +26,9 @@ NO_WORKER_AFTER = 3.0
 class Follow(Protocol):
     """Wait for a task to end and return its last state document; ``show``: draw a live view on stderr."""
 
-    def __call__(self, settings: Settings, task_id: str, timeout: float | None, show: bool = True) -> dict[str, Any]:
-        ...
+    def __call__(
+        self, settings: Settings, task_id: str, timeout: float | None, show: bool = True
+    ) -> dict[str, Any]: ...
 
 
 class Watchman:
@@ -54,8 +55,10 @@ class Watchman:
         except FgridError:
             return  # an outage is the wait's to report
         if consumers == []:
-            self.say(f"no worker consumes the {queue!r} queue: the task waits until one does; start one with "
-                     f"`fgrid worker -Q {queue}`")
+            self.say(
+                f"no worker consumes the {queue!r} queue: the task waits until one does; start one with "
+                f"`fgrid worker -Q {queue}`"
+            )
 
 
 def follow(settings: Settings, task_id: str, timeout: float | None, show: bool = True) -> dict[str, Any]:
@@ -93,8 +96,12 @@ def follow_progress(settings: Settings, task_id: str, timeout: float | None, sho
         return follow(settings, task_id, timeout, show)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err) as bar:
         job = bar.add_task("queued", total=100)
         watchman = Watchman(settings, lambda line: bar.console.print(line, soft_wrap=True))
@@ -103,14 +110,18 @@ def follow_progress(settings: Settings, task_id: str, timeout: float | None, sho
             watchman.update(info)
             progress = info.get("progress") or {}
             percent = progress.get("percent")
-            bar.update(job, description=str(progress.get("stage") or info["state"].lower()),
-                       completed=float(percent if percent is not None else 100 if info["state"] == "SUCCESS" else 0))
+            bar.update(
+                job,
+                description=str(progress.get("stage") or info["state"].lower()),
+                completed=float(percent if percent is not None else 100 if info["state"] == "SUCCESS" else 0),
+            )
 
         return lifecycle.wait(settings, task_id, timeout, on_update=update, on_notice=watchman.notice)
 
 
-def follow_or_leave(settings: Settings, task_id: str, timeout: float | None, show: bool = True,
-                    follow_with: Follow = follow) -> dict[str, Any]:
+def follow_or_leave(
+    settings: Settings, task_id: str, timeout: float | None, show: bool = True, follow_with: Follow = follow
+) -> dict[str, Any]:
     """``follow_with`` the task; on Ctrl-C say that it continues and how to look at it again, and exit 130."""
     import typer
 
@@ -128,8 +139,15 @@ def follow_or_leave(settings: Settings, task_id: str, timeout: float | None, sho
 EXIT_INTERRUPTED = 130
 
 
-def submit_and_report(settings: Settings, task_name: str, kwargs: dict[str, Any], wait: bool, timeout: float | None,
-                      as_json: bool, follow_with: Follow = follow) -> None:
+def submit_and_report(
+    settings: Settings,
+    task_name: str,
+    kwargs: dict[str, Any],
+    wait: bool,
+    timeout: float | None,
+    as_json: bool,
+    follow_with: Follow = follow,
+) -> None:
     """Queue a task; print its id and `queued`, or with ``wait`` follow it (``follow_with``: the live view) and show
     its result. A task that ends in anything but success is an error."""
     from fgrid.render.results import result
@@ -183,6 +201,7 @@ def key_reader(stream: Any) -> Iterator[Callable[[float], str | None]]:
     except (AttributeError, ValueError, OSError):
         interactive = False
     if not interactive:
+
         def wait_only(timeout: float) -> str | None:
             time.sleep(timeout)
             return None

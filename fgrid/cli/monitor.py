@@ -50,8 +50,9 @@ def queues(
         console().print(queues_table(monitor.list_queues(settings, timeout)))
 
 
-def workers(timeout: InspectTimeoutOption = config.INSPECT_TIMEOUT, as_json: JsonOption = False,
-            data_dir: DataDirOption = None) -> None:
+def workers(
+    timeout: InspectTimeoutOption = config.INSPECT_TIMEOUT, as_json: JsonOption = False, data_dir: DataDirOption = None
+) -> None:
     """Show the running workers: queues, pool, concurrency, active and processed tasks, uptime, memory.
 
     Example: fgrid workers
@@ -65,13 +66,15 @@ def workers(timeout: InspectTimeoutOption = config.INSPECT_TIMEOUT, as_json: Jso
     elif rows:
         console().print(workers_table(rows))
     else:
-        console(stderr=True).print(f"no worker answered within {timeout:g} s; start one with `fgrid worker` "
-                                   "(or wait longer: --timeout)")
+        console(stderr=True).print(
+            f"no worker answered within {timeout:g} s; start one with `fgrid worker` (or wait longer: --timeout)"
+        )
 
 
 def doctor(
-    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too (no trained model, no worker "
-                                         "on the ai queue).")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 on warnings too (no trained model, no worker on the ai queue).")
+    ] = False,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -130,8 +133,10 @@ def top(interval: IntervalOption = REFRESH_SECONDS, data_dir: DataDirOption = No
     collector = threading.Thread(target=collect, name="fgrid-top", daemon=True)
     collector.start()
     try:
-        with key_reader(sys.stdin) as read_key, Live(dashboard(None), console=console(), screen=True,
-                                                     refresh_per_second=4, redirect_stderr=False) as live:
+        with (
+            key_reader(sys.stdin) as read_key,
+            Live(dashboard(None), console=console(), screen=True, refresh_per_second=4, redirect_stderr=False) as live,
+        ):
             while True:
                 key = read_key(0.25)
                 if key and key.lower() == "q":

@@ -20,36 +20,67 @@ REFRESH_SECONDS = 1.0
 #: The states a task can be in (``fgrid tasks --state``), as the service knows them.
 STATES = ("PENDING", "RECEIVED", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE", "REVOKED")
 
-TaskIdArgument = Annotated[str, typer.Argument(
-    metavar="ID", help="A task id, or its first characters (8 are shown; any unique prefix of 4 or more works).")]
-QueueOption = Annotated[str | None, typer.Option(
-    "--queue", "-q", metavar="QUEUE", help=f"Only tasks of this queue: {', '.join(config.QUEUES)}.")]
+TaskIdArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="ID", help="A task id, or its first characters (8 are shown; any unique prefix of 4 or more works)."
+    ),
+]
+QueueOption = Annotated[
+    str | None,
+    typer.Option("--queue", "-q", metavar="QUEUE", help=f"Only tasks of this queue: {', '.join(config.QUEUES)}."),
+]
 
 DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", envvar=config.ENV_DATA_DIR, help="Data folder.", show_default=False)
 ]
 JsonOption = Annotated[bool, typer.Option("--json", "-j", help="Print one JSON document on stdout.")]
 WaitOption = Annotated[bool, typer.Option("--wait", "-w", help="Follow the task until it ends, then show the result.")]
-TimeoutOption = Annotated[float | None, typer.Option(
-    "--timeout", metavar="SECONDS", help="With --wait: give up after this many seconds (the task keeps running).")]
-SeasonOption = Annotated[int | None, typer.Option("--season", help="Season of the week (default: the week after "
-                                                  "the data).")]
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout", metavar="SECONDS", help="With --wait: give up after this many seconds (the task keeps running)."
+    ),
+]
+SeasonOption = Annotated[
+    int | None, typer.Option("--season", help="Season of the week (default: the week after the data).")
+]
 WeekOption = Annotated[int | None, typer.Option("--week", help="Week (default: the week after the data).")]
-ScoringOption = Annotated[str, typer.Option(
-    "--scoring", metavar="[" + "|".join(validation.SCORINGS) + "]", help="Scoring: ppr, half or standard.")]
+ScoringOption = Annotated[
+    str,
+    typer.Option(
+        "--scoring", metavar="[" + "|".join(validation.SCORINGS) + "]", help="Scoring: ppr, half or standard."
+    ),
+]
 LocationOption = Annotated[str | None, typer.Option("--location", help='Venue city, e.g. "Santa Clara, CA".')]
 OpponentsOption = Annotated[
-    str | None, typer.Option("--opponents", help="Opponents, comma-separated: one per player, or one (default: "
-                             "each player's scheduled opponent that week).")
+    str | None,
+    typer.Option(
+        "--opponents",
+        help="Opponents, comma-separated: one per player, or one (default: "
+        "each player's scheduled opponent that week).",
+    ),
 ]
-WhatIfOption = Annotated[bool, typer.Option("--what-if", help="A hypothetical game against the opponent given, "
-                                            "when the schedule has none that week.")]
+WhatIfOption = Annotated[
+    bool,
+    typer.Option(
+        "--what-if", help="A hypothetical game against the opponent given, when the schedule has none that week."
+    ),
+]
 WatchOption = Annotated[bool, typer.Option("--watch", help="Refresh a live table until Ctrl-C.")]
-IntervalOption = Annotated[float, typer.Option(
-    "--interval", metavar="SECONDS", help="Seconds between refreshes.", min=0.2, max=60)]
-InspectTimeoutOption = Annotated[float, typer.Option(
-    "--timeout", metavar="SECONDS", help="Give up after this many seconds (waiting for the workers' answers).",
-    min=0.1, max=60)]
+IntervalOption = Annotated[
+    float, typer.Option("--interval", metavar="SECONDS", help="Seconds between refreshes.", min=0.2, max=60)
+]
+InspectTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        help="Give up after this many seconds (waiting for the workers' answers).",
+        min=0.1,
+        max=60,
+    ),
+]
 
 
 def settings_from(data_dir: Path | None = None, watch: bool = False, as_json: bool = False) -> Settings:
@@ -68,8 +99,10 @@ def settings_from(data_dir: Path | None = None, watch: bool = False, as_json: bo
 
 def parse_seasons(text: str, most: int = 50) -> list[int]:
     """Parse ``2019-2024`` or ``2022,2023`` into a sorted list of at most ``most`` seasons."""
-    bad = InputError(f"bad seasons {text[:40]!r}; use e.g. 2019-2024 or 2022,2023 (at most {most} seasons, "
-                     f"{validation.MIN_SEASON}-{validation.MAX_SEASON})")
+    bad = InputError(
+        f"bad seasons {text[:40]!r}; use e.g. 2019-2024 or 2022,2023 (at most {most} seasons, "
+        f"{validation.MIN_SEASON}-{validation.MAX_SEASON})"
+    )
     seasons: set[int] = set()
     try:
         for part in text.split(","):

@@ -25,8 +25,9 @@ from fgrid.errors import InputError
 
 def status(
     task_id: TaskIdArgument,
-    watch_task: Annotated[bool, typer.Option("--watch", "-w", help="Follow the task's progress until it is ready.")]
-    = False,
+    watch_task: Annotated[
+        bool, typer.Option("--watch", "-w", help="Follow the task's progress until it is ready.")
+    ] = False,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -49,8 +50,10 @@ def status(
 
 
 def list_tasks(
-    state: Annotated[str | None, typer.Option(
-        "--state", "-s", metavar="STATE", help="Only tasks in this state: " + ", ".join(STATES) + ".")] = None,
+    state: Annotated[
+        str | None,
+        typer.Option("--state", "-s", metavar="STATE", help="Only tasks in this state: " + ", ".join(STATES) + "."),
+    ] = None,
     queue: QueueOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Tasks to list (the newest).")] = 20,
     watch_table: WatchOption = False,

@@ -126,10 +126,16 @@ class Guardian:
         finally:
             broker.unlock()
         if report:
-            log.warning("fgrid recovery: restored %d task(s) held by dead workers, re-queued %d lost task(s), "
-                        "dropped %d finished, failed %d, counted %d chord part(s): %s", len(report.restored),
-                        len(report.requeued), len(report.dropped), len(report.failed), len(report.counted),
-                        " ".join(report.restored + report.requeued + report.failed + report.counted)[:2000])
+            log.warning(
+                "fgrid recovery: restored %d task(s) held by dead workers, re-queued %d lost task(s), "
+                "dropped %d finished, failed %d, counted %d chord part(s): %s",
+                len(report.restored),
+                len(report.requeued),
+                len(report.dropped),
+                len(report.failed),
+                len(report.counted),
+                " ".join(report.restored + report.requeued + report.failed + report.counted)[:2000],
+            )
         return report
 
 

@@ -51,8 +51,7 @@ def count_part(app: Celery, task_id: str, record: dict[str, Any] | None) -> bool
     meta = backend.get_task_meta(task_id, cache=False)
     if meta.get("status") not in results.READY_STATES:
         return False
-    request = SimpleNamespace(id=task_id, group=headers["group"], group_index=headers.get("group_index"),
-                              chord=chord)
+    request = SimpleNamespace(id=task_id, group=headers["group"], group_index=headers.get("group_index"), chord=chord)
     backend.on_chord_part_return(request, meta["status"], meta.get("result"))
     return True
 

@@ -85,8 +85,17 @@ def queue_of(app: Celery, task_name: str) -> str:
     return getattr(queue, "name", str(queue))
 
 
-def submit(app: Celery, task_name: str, kwargs: dict[str, Any], task_id: str, *, producer: Any = None,
-           options: dict[str, Any] | None = None, headers: dict[str, Any] | None = None, **extra: Any) -> None:
+def submit(
+    app: Celery,
+    task_name: str,
+    kwargs: dict[str, Any],
+    task_id: str,
+    *,
+    producer: Any = None,
+    options: dict[str, Any] | None = None,
+    headers: dict[str, Any] | None = None,
+    **extra: Any,
+) -> None:
     """Record ``task_id`` in the ledger (with what it takes to publish it again), then publish it by name.
 
     Recording first means a task whose publish is lost (a client killed in between, a broker restart) is found by
@@ -106,8 +115,14 @@ def submit(app: Celery, task_name: str, kwargs: dict[str, Any], task_id: str, *,
         ledger.record(task_id, {**task_info(task_name, queue, summarize(kwargs), **replay), **extra})
     try:
         with connection.reachable(settings, "broker"):
-            app.send_task(task_name, kwargs=kwargs, task_id=task_id, headers={**(headers or {}), RECORDED_HEADER: True},
-                          producer=producer, **(options or {}))
+            app.send_task(
+                task_name,
+                kwargs=kwargs,
+                task_id=task_id,
+                headers={**(headers or {}), RECORDED_HEADER: True},
+                producer=producer,
+                **(options or {}),
+            )
     except BaseException:
         # Not queued: no record either, or `fgrid tasks` would list it as waiting and recovery publish it later.
         with contextlib.suppress(Exception):
@@ -124,13 +139,27 @@ def republish(app: Celery, task_id: str, record: dict[str, Any]) -> None:
         headers = {**message["headers"], RECORDED_HEADER: True}
         declare = [app.amqp.queues[queue]] if queue in app.amqp.queues else None
         with app.producer_or_acquire() as producer:
-            producer.publish(message["body"], exchange=message.get("exchange") or "",
-                             routing_key=message.get("routing_key") or queue, headers=headers, serializer="json",
-                             correlation_id=task_id, reply_to="", delivery_mode=2, declare=declare, retry=True)
+            producer.publish(
+                message["body"],
+                exchange=message.get("exchange") or "",
+                routing_key=message.get("routing_key") or queue,
+                headers=headers,
+                serializer="json",
+                correlation_id=task_id,
+                reply_to="",
+                delivery_mode=2,
+                declare=declare,
+                retry=True,
+            )
     elif "kwargs" in record:
         # Submitted by fgrid, which sends the task by name with keyword arguments only.
-        app.send_task(record["name"], kwargs=record["kwargs"], task_id=task_id, queue=queue,
-                      headers={**(record.get("headers") or {}), RECORDED_HEADER: True})
+        app.send_task(
+            record["name"],
+            kwargs=record["kwargs"],
+            task_id=task_id,
+            queue=queue,
+            headers={**(record.get("headers") or {}), RECORDED_HEADER: True},
+        )
     else:
         raise ValueError(f"the record of task {task_id} cannot be replayed")
 
@@ -139,8 +168,14 @@ def connect(app: Celery) -> None:
     """Record the tasks other clients publish (``celery call``, a chord's parts) when ``app`` publishes them."""
     from celery import signals
 
-    def record_published(sender: str | None = None, headers: dict | None = None, routing_key: str = "",
-                         body: Any = None, exchange: str = "", **_: Any) -> None:
+    def record_published(
+        sender: str | None = None,
+        headers: dict | None = None,
+        routing_key: str = "",
+        body: Any = None,
+        exchange: str = "",
+        **_: Any,
+    ) -> None:
         # fgrid's own submit records first and marks the message, so that a failure to record stops the
         # submission (Celery only logs a handler's error).
         if not sender or not sender.startswith(RECORDED_TASKS) or not headers or headers.get(RECORDED_HEADER):
@@ -154,7 +189,8 @@ def connect(app: Celery) -> None:
         # its chord in the body and its group in the headers).
         message = {"body": body, "headers": headers, "exchange": exchange, "routing_key": routing_key}
         TaskLedger(app).record(
-            headers["id"], task_info(sender, routing_key, summary, headers.get("root_id"), message=message))
+            headers["id"], task_info(sender, routing_key, summary, headers.get("root_id"), message=message)
+        )
 
     # The latest app built in this process records: one handler, replaced by each new app (Celery keeps the first
     # receiver of a dispatch_uid, so the old one is disconnected first).
@@ -315,7 +351,6 @@ class TaskLedger:
             except (FileNotFoundError, ValueError):
                 continue
         return out
-
 
     def ids_starting(self, prefix: str, limit: int = 10) -> list[str]:
         """Ids of recorded tasks that start with ``prefix`` (lower-case hex and dashes), at most ``limit``: how a

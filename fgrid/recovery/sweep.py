@@ -98,8 +98,7 @@ def _fail(app: Celery, ledger: TaskLedger, task_id: str, times: int) -> None:
     ledger.close([task_id])
 
 
-def run_pass(app: Celery, broker: QueueView, suspects: dict[str, float],
-                  now: float | None = None) -> Report:
+def run_pass(app: Celery, broker: QueueView, suspects: dict[str, float], now: float | None = None) -> Report:
     """Restore what dead workers held and publish lost tasks again; ``suspects`` carries sightings between passes."""
     now = time.time() if now is None else now
     ledger = TaskLedger(app)
@@ -161,8 +160,11 @@ def run_pass(app: Celery, broker: QueueView, suspects: dict[str, float],
         if record is None or chords.unlocked(app, record):
             ledger.close([task_id])
             continue
-        if (metas[task_id]["status"] == "PROGRESS" and metas[task_id].get("name") == record.get("name")
-                and chords.fanned_out(app, ledger, task_id)):
+        if (
+            metas[task_id]["status"] == "PROGRESS"
+            and metas[task_id].get("name") == record.get("name")
+            and chords.fanned_out(app, ledger, task_id)
+        ):
             # A task that fanned out and replaced itself (compare): its parts are tracked on their own, and the
             # step that finishes it is recorded under its id when it is published. (One killed after storing its
             # parts' ids but before publishing them all is published again, below.)
@@ -175,5 +177,3 @@ def run_pass(app: Celery, broker: QueueView, suspects: dict[str, float],
         republish(app, task_id, record)
         report.requeued.append(task_id)
     return report
-
-

@@ -32,9 +32,14 @@ def model_table(models: list[dict[str, Any]], title: str = "models", metrics: bo
         table.add_column(col)
     for m in models:
         overall = _by_position(m.get("metrics")).get("ALL") or {}
-        table.add_row(plain(m.get("model_id")), plain(m.get("scoring")), plain(span(m.get("seasons") or [])),
-                      plain(number(overall.get("ratio"))), plain(number(overall.get("coverage"))),
-                      plain("✔" if m.get("latest", True) else ""))
+        table.add_row(
+            plain(m.get("model_id")),
+            plain(m.get("scoring")),
+            plain(span(m.get("seasons") or [])),
+            plain(number(overall.get("ratio"))),
+            plain(number(overall.get("coverage"))),
+            plain("✔" if m.get("latest", True) else ""),
+        )
     parts: list[RenderableType] = [table]
     if metrics and models:
         parts.append(_validation_table(_by_position(models[0].get("metrics"))))
@@ -48,9 +53,14 @@ def _validation_table(groups: dict[str, Any]) -> Table:
     for group, row in groups.items():
         if not isinstance(row, dict) or "mae" not in row:
             continue
-        table.add_row(plain(group), plain(row.get("rows")), plain(number(row.get("mae"))),
-                      plain(number(row.get("baseline_mae"))), plain(number(row.get("ratio"))),
-                      plain(number(row.get("coverage"))))
+        table.add_row(
+            plain(group),
+            plain(row.get("rows")),
+            plain(number(row.get("mae"))),
+            plain(number(row.get("baseline_mae"))),
+            plain(number(row.get("ratio"))),
+            plain(number(row.get("coverage"))),
+        )
     return table
 
 
@@ -75,8 +85,11 @@ def prediction_panel(result: dict[str, Any]) -> Panel:
     factors.add_column("detail")
     for item in result.get("explanation", []):
         pts = item.get("points", 0.0)
-        factors.add_row(plain(item.get("factor")), Text(f"{pts:+.2f}", style="green" if pts > 0 else "red"),
-                        plain(item.get("detail", "")))
+        factors.add_row(
+            plain(item.get("factor")),
+            Text(f"{pts:+.2f}", style="green" if pts > 0 else "red"),
+            plain(item.get("detail", "")),
+        )
     return Panel(Group(head, body, factors), title=f"ai prediction ({result.get('model_id', '')})", expand=False)
 
 
@@ -84,17 +97,23 @@ def grade_table(result: dict[str, Any]) -> Table:
     """Grades A+ to F per player and matchup, with the projection and the main reason."""
     games = [g.get("game") or {} for g in result.get("grades", [])]
     weeks = {(x.get("season"), x.get("week")) for x in games}
-    week = f" {games[0].get('season')} week {games[0].get('week')}" if len(weeks) == 1 and games[0].get("season") \
-        else ""
+    week = (
+        f" {games[0].get('season')} week {games[0].get('week')}" if len(weeks) == 1 and games[0].get("season") else ""
+    )
     table = Table(title=f"matchup grades{week}", title_justify="left")
     for col in ("player", "game", "kickoff", "grade", "percentile", "proj", "why"):
         table.add_column(col)
     for g in result.get("grades", []):
         reasons = g.get("reasons") or [""]
-        table.add_row(plain(g["player"]["name"]), plain(game_text(g)), plain(kickoff_text(g.get("game"))),
-                      plain(g.get("grade"), "bold"),
-                      plain(f"{g.get('percentile', 0):.0f}"), plain(f"{g['projection']['points']:.1f}"),
-                      plain(reasons[1] if len(reasons) > 1 else reasons[0]))
+        table.add_row(
+            plain(g["player"]["name"]),
+            plain(game_text(g)),
+            plain(kickoff_text(g.get("game"))),
+            plain(g.get("grade"), "bold"),
+            plain(f"{g.get('percentile', 0):.0f}"),
+            plain(f"{g['projection']['points']:.1f}"),
+            plain(reasons[1] if len(reasons) > 1 else reasons[0]),
+        )
     return table
 
 
@@ -102,14 +121,25 @@ def slate_table(result: dict[str, Any]) -> Table:
     """A week's slate ranked by the model's projection, with a bar for each projection."""
     rows = result.get("slate", [])
     top = max((r["projection"]["high"] for r in rows), default=1.0) or 1.0
-    table = Table(title=f"{result.get('season')} week {result.get('week')} slate"
-                        + (f", {result['position']}" if result.get("position") else ""), title_justify="left")
+    table = Table(
+        title=f"{result.get('season')} week {result.get('week')} slate"
+        + (f", {result['position']}" if result.get("position") else ""),
+        title_justify="left",
+    )
     for col in ("#", "player", "pos", "team", "opp", "proj", "80% range", "", "grade"):
         table.add_column(col)
     for r in rows:
         proj = r["projection"]
         bar = Text("█" * round(proj["points"] / top * SLATE_BAR_WIDTH), style="cyan")
-        table.add_row(plain(r.get("rank")), plain(r.get("name")), plain(r.get("position")), plain(r.get("team")),
-                      plain(r.get("opponent")), plain(f"{proj['points']:.1f}"), plain(points_range(proj)),
-                      bar, plain(r.get("grade")))
+        table.add_row(
+            plain(r.get("rank")),
+            plain(r.get("name")),
+            plain(r.get("position")),
+            plain(r.get("team")),
+            plain(r.get("opponent")),
+            plain(f"{proj['points']:.1f}"),
+            plain(points_range(proj)),
+            bar,
+            plain(r.get("grade")),
+        )
     return table

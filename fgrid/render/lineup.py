@@ -60,28 +60,45 @@ def lineup_table(result: dict[str, Any]) -> Group:
     with the week and how it stands against the data."""
     starters = Table(title=lineup_title(result), title_justify="left")
     for col in ("slot", "player", "pos", "game", "kickoff", "proj", "80% range"):
-        starters.add_column(col, justify="right" if col in ("proj", "80% range") else "left",
-                            no_wrap=col != "player", max_width=22 if col == "player" else None)
+        starters.add_column(
+            col,
+            justify="right" if col in ("proj", "80% range") else "left",
+            no_wrap=col != "player",
+            max_width=22 if col == "player" else None,
+        )
     for s in result.get("starters", []):
         proj = s["projection"]
-        starters.add_row(plain(s["slot"], "bold"), cut(s["player"]["name"]), plain(s["player"]["position"]),
-                         plain(game_text(s)), plain(kickoff_text(s.get("game"))), plain(f"{proj['points']:.1f}"),
-                         plain(f"{proj['low']:.1f}-{proj['high']:.1f}"))
+        starters.add_row(
+            plain(s["slot"], "bold"),
+            cut(s["player"]["name"]),
+            plain(s["player"]["position"]),
+            plain(game_text(s)),
+            plain(kickoff_text(s.get("game"))),
+            plain(f"{proj['points']:.1f}"),
+            plain(f"{proj['low']:.1f}-{proj['high']:.1f}"),
+        )
     for slot in result.get("empty_slots", []):
         starters.add_row(plain(slot, "bold"), plain("(nobody eligible)", "dim"), *[plain("")] * 5)
     parts: list[Any] = [starters]
     if result.get("bench"):
         bench = Table(title="bench", title_justify="left")
         for col in ("player", "pos", "game", "proj", "gap", "would replace"):
-            bench.add_column(col, justify="right" if col in ("proj", "gap") else "left",
-                             no_wrap=col not in ("player", "would replace"),
-                             max_width=22 if col in ("player", "would replace") else None)
+            bench.add_column(
+                col,
+                justify="right" if col in ("proj", "gap") else "left",
+                no_wrap=col not in ("player", "would replace"),
+                max_width=22 if col in ("player", "would replace") else None,
+            )
         for b in result["bench"]:
             gap = b.get("gap")
-            bench.add_row(cut(b["player"]["name"]), plain(b["player"]["position"]), plain(game_text(b)),
-                          plain(f"{b['projection']['points']:.1f}"),
-                          plain(f"-{gap:.1f}" if isinstance(gap, (int, float)) else "", "red"),
-                          cut(b.get("replaces") or b.get("note") or ""))
+            bench.add_row(
+                cut(b["player"]["name"]),
+                plain(b["player"]["position"]),
+                plain(game_text(b)),
+                plain(f"{b['projection']['points']:.1f}"),
+                plain(f"-{gap:.1f}" if isinstance(gap, (int, float)) else "", "red"),
+                cut(b.get("replaces") or b.get("note") or ""),
+            )
         parts.append(bench)
     if result.get("out"):
         out = Table(title="out", title_justify="left")
@@ -92,8 +109,9 @@ def lineup_table(result: dict[str, Any]) -> Group:
             out.add_row(cut(o["player"]["name"]), plain(o["player"].get("position")), plain(o.get("reason")))
         parts.append(out)
     slot_w = max([2] + [len(str(s["slot"])) for s in result.get("starters", [])])
-    chart = [(_chart_label(s["slot"], s["player"]["name"], slot_w), s["projection"])
-             for s in result.get("starters", [])]
+    chart = [
+        (_chart_label(s["slot"], s["player"]["name"], slot_w), s["projection"]) for s in result.get("starters", [])
+    ]
     chart += [(_chart_label("BN", b["player"]["name"], slot_w), b["projection"]) for b in result.get("bench", [])]
     if chart:
         parts += [Text(""), RangeChart(chart)]
@@ -117,17 +135,25 @@ def lineup_backtest_table(report: dict[str, Any]) -> Group:
     and the share of same-position pairs each projection ordered right."""
     weeks = report.get("weeks") or []
     span = f"weeks {weeks[0]}-{weeks[-1]}" if weeks else "no weeks"
-    table = Table(title=f"lineups {report.get('season')} {span}, {str(report.get('scoring')).upper()}: "
-                        f"{report.get('lineups')} team-weeks, {','.join(report.get('slots') or [])}",
-                  title_justify="left")
+    table = Table(
+        title=f"lineups {report.get('season')} {span}, {str(report.get('scoring')).upper()}: "
+        f"{report.get('lineups')} team-weeks, {','.join(report.get('slots') or [])}",
+        title_justify="left",
+    )
     for col in ("lineup", "points a week", "share of best", "same as best"):
         table.add_column(col, justify="left" if col == "lineup" else "right")
     points, share, perfect = report.get("points", {}), report.get("share_of_best", {}), report.get("perfect", {})
-    for key, label in (("chosen", f"chosen ({report.get('predictor', 'engine')})"), ("baseline", "baseline"),
-                       ("best", "best in hindsight")):
-        table.add_row(plain(label), plain(number(points.get(key))), plain(number(share.get(key, 1.0 if key == "best"
-                                                                                            else None))),
-                      plain(number(perfect.get(key, 1.0 if key == "best" else None))))
+    for key, label in (
+        ("chosen", f"chosen ({report.get('predictor', 'engine')})"),
+        ("baseline", "baseline"),
+        ("best", "best in hindsight"),
+    ):
+        table.add_row(
+            plain(label),
+            plain(number(points.get(key))),
+            plain(number(share.get(key, 1.0 if key == "best" else None))),
+            plain(number(perfect.get(key, 1.0 if key == "best" else None))),
+        )
     parts: list[Any] = [table]
     pairs = report.get("pairs")
     if pairs:
@@ -135,11 +161,16 @@ def lineup_backtest_table(report: dict[str, Any]) -> Group:
         for col in ("position", "pairs", "projection", "baseline"):
             acc.add_column(col, justify="left" if col == "position" else "right")
         for group, row in pairs["projection"].items():
-            acc.add_row(plain(group), plain(f"{row['pairs']:,}"), plain(number(row["accuracy"])),
-                        plain(number(pairs["baseline"][group]["accuracy"])))
+            acc.add_row(
+                plain(group),
+                plain(f"{row['pairs']:,}"),
+                plain(number(row["accuracy"])),
+                plain(number(pairs["baseline"][group]["accuracy"])),
+            )
         parts.append(acc)
     beats = report.get("beats_baseline")
     if beats is not None:
-        parts.append(plain(f"the chosen lineup outscored the baseline's in {beats:.0%} of team-weeks (ties half)",
-                           "dim"))
+        parts.append(
+            plain(f"the chosen lineup outscored the baseline's in {beats:.0%} of team-weeks (ties half)", "dim")
+        )
     return Group(*parts)

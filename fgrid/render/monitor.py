@@ -29,12 +29,20 @@ FAIL_MARK = "✘"
 #: Characters of a queue's depth bar.
 BAR_WIDTH = 24
 QUEUES_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("queue", "left", 0), ("waiting", "right", 0), ("reserved", "right", 0), ("consumers", "right", 0),
+    ("queue", "left", 0),
+    ("waiting", "right", 0),
+    ("reserved", "right", 0),
+    ("consumers", "right", 0),
     ("depth", "left", 0),
 )
 WORKERS_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("worker", "left", 2), ("queues", "left", 1), ("pool", "left", 0), ("active", "right", 0),
-    ("processed", "right", 0), ("uptime", "right", 0), ("memory", "right", 0),
+    ("worker", "left", 2),
+    ("queues", "left", 1),
+    ("pool", "left", 0),
+    ("active", "right", 0),
+    ("processed", "right", 0),
+    ("uptime", "right", 0),
+    ("memory", "right", 0),
 )
 
 
@@ -54,8 +62,15 @@ def queues_table(rows: list[dict[str, Any]], title: str | None = "fgrid queues")
     for row in rows:
         reserved = row.get("reserved")
         consumers = row.get("consumers", 0)
-        cells.append([plain(row["queue"], "bold"), plain(row["waiting"]), plain("-" if reserved is None else reserved),
-                      Text(str(consumers), style="" if consumers else "red"), depth_bar(row["waiting"], most)])
+        cells.append(
+            [
+                plain(row["queue"], "bold"),
+                plain(row["waiting"]),
+                plain("-" if reserved is None else reserved),
+                Text(str(consumers), style="" if consumers else "red"),
+                depth_bar(row["waiting"], most),
+            ]
+        )
     return FitTable(list(QUEUES_COLUMNS), cells, title=title)
 
 
@@ -69,9 +84,17 @@ def workers_table(rows: list[dict[str, Any]], title: str | None = "fgrid workers
     cells = []
     for row in rows:
         pool = " ".join(str(p) for p in (row.get("pool"), row.get("concurrency")) if p) or "-"
-        cells.append([cut(row["hostname"], "bold"), cut(queue_names(row)), plain(pool),
-                      plain(row["active"]), plain(row["processed"]), plain(seconds(row.get("uptime"))),
-                      plain(memory(row.get("max_rss_kib")))])
+        cells.append(
+            [
+                cut(row["hostname"], "bold"),
+                cut(queue_names(row)),
+                plain(pool),
+                plain(row["active"]),
+                plain(row["processed"]),
+                plain(seconds(row.get("uptime"))),
+                plain(memory(row.get("max_rss_kib"))),
+            ]
+        )
     return FitTable(list(WORKERS_COLUMNS), cells, title=title)
 
 
@@ -97,8 +120,9 @@ def doctor_lines(checks: list[dict[str, Any]]) -> Group:
     if failed:
         summary = Text(f"{failed} of {len(checks)} checks failed", style="bold red")
     elif warned:
-        summary = Text(f"{len(checks) - warned} of {len(checks)} checks passed, {warned} warning(s)",
-                       style="bold yellow")
+        summary = Text(
+            f"{len(checks) - warned} of {len(checks)} checks passed, {warned} warning(s)", style="bold yellow"
+        )
     else:
         summary = Text(f"all {len(checks)} checks passed", style="bold green")
     if failed and warned:
@@ -134,8 +158,15 @@ def headline(snap: dict[str, Any], rate: float | None) -> Text:
 def failures_table(rows: list[dict[str, Any]]) -> FitTable:
     """Recent failures: id, task, age, error."""
     columns = [("id", "left", 0), ("task", "left", 0), ("age", "right", 0), ("error", "left", 1)]
-    cells = [[plain(short_id(row["task_id"])), cut(task_label(row.get("name"))), plain(ago(row.get("submitted_at"))),
-              cut(row.get("error"), "red")] for row in rows]
+    cells = [
+        [
+            plain(short_id(row["task_id"])),
+            cut(task_label(row.get("name"))),
+            plain(ago(row.get("submitted_at"))),
+            cut(row.get("error"), "red"),
+        ]
+        for row in rows
+    ]
     return FitTable(columns, cells, title="recent failures", caption=None if rows else "none")
 
 
@@ -153,12 +184,16 @@ def dashboard(snap: dict[str, Any] | None, rate: float | None = None, error: str
     if error:
         footer = Text(f"{error}   ", style="bold red") + footer
     if snap is None:
-        layout.split_column(Layout(Text("fgrid top: reading queues and workers...", style="bold"), size=1),
-                            Layout(footer, size=1))
+        layout.split_column(
+            Layout(Text("fgrid top: reading queues and workers...", style="bold"), size=1), Layout(footer, size=1)
+        )
         return layout
     workers = snap.get("workers") or []
-    workers_view: RenderableType = workers_table(workers, title="workers") if workers else Text(
-        "workers: none answered; start one with `fgrid worker`", style="red")
+    workers_view: RenderableType = (
+        workers_table(workers, title="workers")
+        if workers
+        else Text("workers: none answered; start one with `fgrid worker`", style="red")
+    )
     failures = (snap.get("failures") or [])[:3]
     parts = [
         Layout(headline(snap, rate), size=3),

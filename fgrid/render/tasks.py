@@ -28,8 +28,14 @@ from fgrid.render.text import (
 
 #: The task index's columns: (header, justify, share of the free room; 0 for a fixed column).
 TASKS_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("id", "left", 0), ("task", "left", 0), ("arguments", "left", 2), ("state", "left", 0), ("worker", "left", 1),
-    ("wait", "right", 0), ("run", "right", 0), ("age", "right", 0),
+    ("id", "left", 0),
+    ("task", "left", 0),
+    ("arguments", "left", 2),
+    ("state", "left", 0),
+    ("worker", "left", 1),
+    ("wait", "right", 0),
+    ("run", "right", 0),
+    ("age", "right", 0),
 )
 
 
@@ -43,8 +49,11 @@ def task_table(rows: list[dict[str, Any]], title: str | None = None) -> FitTable
     cells_of: list[list[Text]] = []
     for row in rows:
         elapsed = row.get("elapsed")
-        cells: list[Text] = [plain(short_id(row.get("task_id"))), cut(task_label(row.get("name"))),
-                             state_text(row.get("state", ""))]
+        cells: list[Text] = [
+            plain(short_id(row.get("task_id"))),
+            cut(task_label(row.get("name"))),
+            state_text(row.get("state", "")),
+        ]
         if show_progress:
             cells.append(progress_text(row.get("progress")))
         cells += [cut(row.get("worker") or "-"), plain(f"{elapsed:.1f}s" if elapsed is not None else "")]
@@ -83,9 +92,11 @@ def status_view(info: dict[str, Any]) -> RenderableType:
     if info.get("progress"):
         state = state + Text("  ") + progress_text(info["progress"])
     table.add_row("state", state)
-    where = [f"on {info['worker']}" if info.get("worker") else None,
-             f"queue {info['queue']}" if info.get("queue") else None,
-             f"submitted {ago(info.get('submitted_at'))} ago" if info.get("submitted_at") else None]
+    where = [
+        f"on {info['worker']}" if info.get("worker") else None,
+        f"queue {info['queue']}" if info.get("queue") else None,
+        f"submitted {ago(info.get('submitted_at'))} ago" if info.get("submitted_at") else None,
+    ]
     if any(where):
         table.add_row("where", plain(", ".join(w for w in where if w)))
     if info.get("error"):
@@ -163,13 +174,18 @@ def cancel_summary(doc: dict[str, Any]) -> Text:
     if doc["revoked_by"]:
         text.append(f"; acknowledged by {', '.join(doc['revoked_by'])}")
     else:
-        text.append("; no worker answered (a worker started later will not run it: it is no longer queued)"
-                    if doc["removed_from_queue"] else "; no worker answered")
+        text.append(
+            "; no worker answered (a worker started later will not run it: it is no longer queued)"
+            if doc["removed_from_queue"]
+            else "; no worker answered"
+        )
     return text
 
 
 def retry_summary(doc: dict[str, Any]) -> Text:
     """What ``fgrid retry`` did, in one line: the new task and how to follow it."""
     new = short_id(doc["task_id"])
-    return Text(f"task {short_id(doc['retry_of'])} queued again as {new} ({task_label(doc.get('name'))}); "
-                f"follow it with `fgrid status {new} --watch`")
+    return Text(
+        f"task {short_id(doc['retry_of'])} queued again as {new} ({task_label(doc.get('name'))}); "
+        f"follow it with `fgrid status {new} --watch`"
+    )

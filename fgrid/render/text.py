@@ -66,7 +66,7 @@ def span(values: Iterable[int], empty: str = "-") -> str:
 def compact_json(value: Any) -> str:
     """``value`` as one line of JSON, cut to fit a table cell."""
     text = json.dumps(value, default=str)
-    return text if len(text) < COMPACT_JSON_CHARS else text[:COMPACT_JSON_CHARS - 3] + "..."
+    return text if len(text) < COMPACT_JSON_CHARS else text[: COMPACT_JSON_CHARS - 3] + "..."
 
 
 def seconds(value: float | None) -> str:
@@ -195,8 +195,13 @@ class FitTable:
 
     GAP = 2
 
-    def __init__(self, columns: list[tuple[str, str, int]], rows: list[list[Text]], title: str | None = None,
-                 caption: str | None = None):
+    def __init__(
+        self,
+        columns: list[tuple[str, str, int]],
+        rows: list[list[Text]],
+        title: str | None = None,
+        caption: str | None = None,
+    ):
         self.columns = columns
         self.rows = rows
         self.title = title
@@ -204,8 +209,9 @@ class FitTable:
 
     def widths(self, width: int) -> list[int]:
         """Each column's width for a screen ``width`` characters wide."""
-        natural = [max([len(header), *(row[i].cell_len for row in self.rows)])
-                   for i, (header, _, _) in enumerate(self.columns)]
+        natural = [
+            max([len(header), *(row[i].cell_len for row in self.rows)]) for i, (header, _, _) in enumerate(self.columns)
+        ]
         flexible = [i for i, (_, _, ratio) in enumerate(self.columns) if ratio]
         widths = [len(header) if ratio else natural[i] for i, (header, _, ratio) in enumerate(self.columns)]
         room = width - sum(widths) - self.GAP * (len(self.columns) - 1)
@@ -227,9 +233,18 @@ class FitTable:
     def table(self, width: int) -> Any:
         from rich.table import Table
 
-        table = Table(title=self.title, title_justify="left", title_style="bold", caption=self.caption,
-                      caption_justify="left", box=None, padding=(0, self.GAP // 2), pad_edge=False,
-                      header_style="bold", show_edge=False)
+        table = Table(
+            title=self.title,
+            title_justify="left",
+            title_style="bold",
+            caption=self.caption,
+            caption_justify="left",
+            box=None,
+            padding=(0, self.GAP // 2),
+            pad_edge=False,
+            header_style="bold",
+            show_edge=False,
+        )
         for (header, justify, _), cells in zip(self.columns, self.widths(width), strict=True):
             table.add_column(header, justify=justify, no_wrap=True, overflow="ellipsis", width=cells)  # type: ignore[arg-type]
         for row in self.rows:
@@ -288,6 +303,9 @@ class RangeChart:
         ends = Text(f"{lo:g}" + f"{hi:g}".rjust(bar_w - len(f"{lo:g}")), style="dim")
         table.add_row(Text(""), ends, Text(""))
         for (label, proj), shown in zip(self.rows, ranges, strict=True):
-            table.add_row(label, range_bar(float(proj["low"]), float(proj["points"]), float(proj["high"]),
-                                           (lo, hi), width=bar_w), Text(shown))
+            table.add_row(
+                label,
+                range_bar(float(proj["low"]), float(proj["points"]), float(proj["high"]), (lo, hi), width=bar_w),
+                Text(shown),
+            )
         yield table

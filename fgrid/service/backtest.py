@@ -9,8 +9,15 @@ from fgrid.config import Settings
 from fgrid.errors import InputError
 
 
-def run_backtest(settings: Settings, season: int, weeks: list[int] | None, scoring: str, model: str = "engine",
-                 progress: Callable[[int, int], None] | None = None, refit: bool = False) -> dict[str, Any]:
+def run_backtest(
+    settings: Settings,
+    season: int,
+    weeks: list[int] | None,
+    scoring: str,
+    model: str = "engine",
+    progress: Callable[[int, int], None] | None = None,
+    refit: bool = False,
+) -> dict[str, Any]:
     """Backtest in this process: the engine's projections (``refit``: walk forward, the engine refitted before each
     week on earlier games), or the trained ai model's, on the same rows."""
     from fgrid.analysis import backtest, data
@@ -28,8 +35,9 @@ def run_backtest(settings: Settings, season: int, weeks: list[int] | None, scori
     return backtest.run(ds, season, weeks, scoring, progress=progress, predictor=predictor, refit=refit)
 
 
-def run_lineup_backtest(settings: Settings, season: int, weeks: list[int] | None, scoring: str,
-                        model: str = "engine") -> dict[str, Any]:
+def run_lineup_backtest(
+    settings: Settings, season: int, weeks: list[int] | None, scoring: str, model: str = "engine"
+) -> dict[str, Any]:
     """Replay every team's roster-of-N each week in this process (:func:`fgrid.analysis.decisions.lineup_backtest`):
     the lineup the engine's (or the ai model's) projections choose, the baseline's, and the best in hindsight;
     with the share of same-position pairs each projection ordered right."""
@@ -47,6 +55,8 @@ def run_lineup_backtest(settings: Settings, season: int, weeks: list[int] | None
     report = decisions.lineup_backtest(ds, season, weeks, scoring, predictor=predictor)
     rows = backtest.run(ds, season, report["weeks"], scoring, predictor=predictor)["rows"]
     report["predictor"] = name
-    report["pairs"] = {"projection": decisions.pair_accuracy(rows),
-                       "baseline": decisions.pair_accuracy(rows, "baseline")}
+    report["pairs"] = {
+        "projection": decisions.pair_accuracy(rows),
+        "baseline": decisions.pair_accuracy(rows, "baseline"),
+    }
     return report

@@ -65,8 +65,10 @@ def doctor(settings: Settings, timeout: float = config.INSPECT_TIMEOUT) -> list[
     def add(name: str, ok: bool, detail: str, fix: str | None = None) -> None:
         checks.append({"check": name, "ok": ok, "detail": detail, "fix": None if ok else fix})
 
-    start_redis = ("start Redis (`redis-server`, or `docker run -d -p 6379:6379 redis:alpine`) so that "
-                   "`redis-cli ping` answers PONG, and check CELERY_BROKER_URL / REDIS_URL")
+    start_redis = (
+        "start Redis (`redis-server`, or `docker run -d -p 6379:6379 redis:alpine`) so that "
+        "`redis-cli ping` answers PONG, and check CELERY_BROKER_URL / REDIS_URL"
+    )
     app = get_app(settings)
     try:
         # The `redis-cli ping` of the seed's troubleshooting: one connection attempt, bounded in time.
@@ -81,8 +83,12 @@ def doctor(settings: Settings, timeout: float = config.INSPECT_TIMEOUT) -> list[
         add("broker reachable", False, str(exc), fix)
     if not broker_ok and settings.result_backend == settings.broker_url:
         # One server for both, already found unreachable: not asked twice (a down server costs a timeout each).
-        add("result store reachable", False, "the same server as the broker (above)",
-            "make the broker reachable first (see above)")
+        add(
+            "result store reachable",
+            False,
+            "the same server as the broker (above)",
+            "make the broker reachable first (see above)",
+        )
     else:
         checks.append(_result_store_check(settings))
 
@@ -95,14 +101,21 @@ def doctor(settings: Settings, timeout: float = config.INSPECT_TIMEOUT) -> list[
             add("workers answer", False, str(exc), start_redis)
         for q in config.QUEUES:
             consumers = [w["hostname"] for w in workers if q in w["queues"]]
-            add(f"worker consuming {q!r}", bool(consumers),
+            add(
+                f"worker consuming {q!r}",
+                bool(consumers),
                 ", ".join(consumers) if consumers else "no worker consumes this queue; its tasks wait forever",
-                start_worker.format(queues=q if workers else ",".join(config.QUEUES)))
+                start_worker.format(queues=q if workers else ",".join(config.QUEUES)),
+            )
         if workers:
             checks.append(_registered_check(settings, timeout, len(workers)))
         else:
-            add("tasks registered", False, "no worker answered `inspect registered`",
-                start_worker.format(queues=",".join(config.QUEUES)))
+            add(
+                "tasks registered",
+                False,
+                "no worker answered `inspect registered`",
+                start_worker.format(queues=",".join(config.QUEUES)),
+            )
     else:
         first = "make the broker reachable first (see above)"
         for q in config.QUEUES:
@@ -123,8 +136,11 @@ def _result_store_check(settings: Settings) -> dict[str, Any]:
     try:
         connection.check_result_store(get_app(settings))
     except UnavailableError as exc:
-        fix = (f"start Redis so that `redis-cli ping` answers PONG, and check {config.ENV_RESULT_BACKEND}"
-               if settings.result_kind is Kind.REDIS else None)
+        fix = (
+            f"start Redis so that `redis-cli ping` answers PONG, and check {config.ENV_RESULT_BACKEND}"
+            if settings.result_kind is Kind.REDIS
+            else None
+        )
         return {"check": name, "ok": False, "detail": str(exc), "fix": fix or str(exc).partition("; ")[2]}
     checked = "" if settings.result_kind in (Kind.REDIS, Kind.FILES) else " (not checked: neither Redis nor files)"
     return {"check": name, "ok": True, "detail": url + checked, "fix": None}
@@ -142,10 +158,18 @@ def _registered_check(settings: Settings, timeout: float, workers: int) -> dict[
     known = {name.split()[0] for names in replies.values() for name in names}
     missing = [name for name in expected if name not in known]
     if missing:
-        return {"check": "tasks registered", "ok": False,
-                "detail": f"not registered on any worker: {', '.join(missing)}", "fix": fix}
-    return {"check": "tasks registered", "ok": True, "detail": f"{len(expected)} fgrid tasks on {len(replies)} "
-                                                                f"worker(s)", "fix": None}
+        return {
+            "check": "tasks registered",
+            "ok": False,
+            "detail": f"not registered on any worker: {', '.join(missing)}",
+            "fix": fix,
+        }
+    return {
+        "check": "tasks registered",
+        "ok": True,
+        "detail": f"{len(expected)} fgrid tasks on {len(replies)} worker(s)",
+        "fix": None,
+    }
 
 
 def _data_check(settings: Settings) -> dict[str, Any]:
@@ -158,8 +182,12 @@ def _data_check(settings: Settings) -> dict[str, Any]:
         return {"check": "NFL data present", "ok": False, "detail": str(exc), "fix": fix}
     seasons = [s["season"] if isinstance(s, dict) else s for s in info.get("seasons") or []]
     span = f"seasons {min(seasons)}-{max(seasons)}, " if seasons else ""
-    return {"check": "NFL data present", "ok": True,
-            "detail": f"{span}last game {info.get('last_game_date')}, synced {info.get('synced_at')}", "fix": None}
+    return {
+        "check": "NFL data present",
+        "ok": True,
+        "detail": f"{span}last game {info.get('last_game_date')}, synced {info.get('synced_at')}",
+        "fix": None,
+    }
 
 
 def _model_check(settings: Settings) -> dict[str, Any]:
@@ -169,16 +197,27 @@ def _model_check(settings: Settings) -> dict[str, Any]:
 
         models = model.list_models(settings.models_dir)  # newest first
     except ImportError as exc:  # the ai extras (lightgbm...) not installed
-        return {"check": name, "ok": False, "detail": f"the ai model code cannot be loaded: {exc}",
-                "fix": "install fgrid with its dependencies (`pip install -e .`)"}
+        return {
+            "check": name,
+            "ok": False,
+            "detail": f"the ai model code cannot be loaded: {exc}",
+            "fix": "install fgrid with its dependencies (`pip install -e .`)",
+        }
     except FgridError as exc:
         return {"check": name, "ok": False, "detail": str(exc), "fix": fix}
     usable = [m for m in models if m.get("loadable", True)]
     if not usable:
-        detail = (f"{len(models)} model(s) in {settings.models_dir}, none loadable by this fgrid version" if models
-                  else f"no model in {settings.models_dir}")
+        detail = (
+            f"{len(models)} model(s) in {settings.models_dir}, none loadable by this fgrid version"
+            if models
+            else f"no model in {settings.models_dir}"
+        )
         return {"check": name, "ok": False, "detail": detail, "fix": fix}
     latest = next((m for m in usable if m.get("latest")), usable[0])
-    return {"check": name, "ok": True, "fix": None,
-            "detail": f"{len(usable)} model(s); latest {latest['model_id']} ({latest.get('scoring')}, "
-                      f"created {latest.get('created_at')})"}
+    return {
+        "check": name,
+        "ok": True,
+        "fix": None,
+        "detail": f"{len(usable)} model(s); latest {latest['model_id']} ({latest.get('scoring')}, "
+        f"created {latest.get('created_at')})",
+    }

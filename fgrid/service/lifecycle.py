@@ -55,8 +55,10 @@ def resolve_id(settings: Settings, task_id: str) -> str:
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            raise InputError(f"task id {text} is ambiguous: it starts {', '.join(sorted(found))}"
-                             f"{' and more' if len(found) >= 10 else ''}; give more characters")
+            raise InputError(
+                f"task id {text} is ambiguous: it starts {', '.join(sorted(found))}"
+                f"{' and more' if len(found) >= 10 else ''}; give more characters"
+            )
         raise UnknownTaskError(f"no task id starts with {text}: never submitted, or its record has expired")
     return validation.task_id(task_id)
 
@@ -70,8 +72,14 @@ def submit(settings: Settings, task_name: str, kwargs: dict[str, Any]) -> str:
         connection.check_broker(app)
     task_id = ledger.new_task_id()
     through = data_through(settings)
-    ledger.submit(app, task_name, kwargs, task_id, summary=summarize(kwargs, player_names(settings, kwargs)),
-                  headers={config.HEADER_DATA_THROUGH: through} if through else None)
+    ledger.submit(
+        app,
+        task_name,
+        kwargs,
+        task_id,
+        summary=summarize(kwargs, player_names(settings, kwargs)),
+        headers={config.HEADER_DATA_THROUGH: through} if through else None,
+    )
     return task_id
 
 
@@ -121,7 +129,7 @@ def summarize(kwargs: dict[str, Any], names: dict[str, str] | None = None) -> st
         if isinstance(value, list):
             value = ",".join(str(v) for v in value)
         parts.append(f"{key}={value}")
-    return ", ".join(p for p in parts if p)[:ledger.SUMMARY_CHARS]
+    return ", ".join(p for p in parts if p)[: ledger.SUMMARY_CHARS]
 
 
 def player_names(settings: Settings, kwargs: dict[str, Any]) -> dict[str, str]:
@@ -190,9 +198,11 @@ def _unknown(app: Celery, task_id: str) -> str:
             restarted = results.store_started_at(app)
         if restarted is not None and restarted > made:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(made))
-            return (f"task {task_id} was submitted at {when}, before the result store restarted without keeping its "
-                    f"data: the task and its record were lost with it; submit it again (and see README: Reliability "
-                    f"for keeping Redis's data)")
+            return (
+                f"task {task_id} was submitted at {when}, before the result store restarted without keeping its "
+                f"data: the task and its record were lost with it; submit it again (and see README: Reliability "
+                f"for keeping Redis's data)"
+            )
     return f"unknown task id {task_id}: never submitted, or its record has expired"
 
 
@@ -216,9 +226,14 @@ def status_document(info: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def wait(settings: Settings, task_id: str, timeout: float | None = None,
-         on_update: Callable[[dict[str, Any]], None] | None = None,
-         on_notice: Callable[[str], None] | None = None, outage_grace: float = OUTAGE_GRACE) -> dict[str, Any]:
+def wait(
+    settings: Settings,
+    task_id: str,
+    timeout: float | None = None,
+    on_update: Callable[[dict[str, Any]], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
+    outage_grace: float = OUTAGE_GRACE,
+) -> dict[str, Any]:
     """Poll a task until it is ready (or ``timeout`` seconds pass); return its final ``task_state``.
 
     An unreachable broker or result store is ridden out for ``outage_grace`` seconds (``on_notice`` is told when it
@@ -261,8 +276,10 @@ def wait(settings: Settings, task_id: str, timeout: float | None = None,
             if info["state"] in READY_STATES:
                 return info
             if timeout is not None and info["elapsed"] >= timeout:
-                raise FgridError(f"task {task_id} not finished after {timeout:g} s (state {info['state']}); "
-                                 f"check it later with `fgrid status {short_id(task_id)}`")
+                raise FgridError(
+                    f"task {task_id} not finished after {timeout:g} s (state {info['state']}); "
+                    f"check it later with `fgrid status {short_id(task_id)}`"
+                )
             assert changes is not None
             while True:
                 # With announcements, polling is only a fallback (a message is lost if the connection drops).
@@ -323,5 +340,9 @@ def progress_of(app: Celery, meta: dict[str, Any]) -> dict[str, Any]:
     percent = meta.get("percent")
     if percent is None and done is not None and total:
         percent = round(100 * done / total, 1)
-    return {"stage": meta.get("stage"), "done": done, "total": total,
-            "percent": None if percent is None else float(percent)}
+    return {
+        "stage": meta.get("stage"),
+        "done": done,
+        "total": total,
+        "percent": None if percent is None else float(percent),
+    }

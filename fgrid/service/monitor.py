@@ -42,8 +42,15 @@ def queue_rows(depths: Depths, workers: list[dict[str, Any]]) -> list[dict[str, 
         if reserved is None:
             # The file broker hands a message to the worker outright: its running and prefetched tasks are it.
             reserved = sum(w["by_queue"].get(q, 0) for w in workers) if workers else None
-        rows.append({"queue": q, "waiting": depths[q]["waiting"], "reserved": reserved,
-                     "consumers": len(consumers), "workers": consumers})
+        rows.append(
+            {
+                "queue": q,
+                "waiting": depths[q]["waiting"],
+                "reserved": reserved,
+                "consumers": len(consumers),
+                "workers": consumers,
+            }
+        )
     return rows
 
 
@@ -73,25 +80,35 @@ def inspect_workers(settings: Settings, timeout: float = config.INSPECT_TIMEOUT)
         active = quick.active() or {}
         reserved = quick.reserved() or {}
         active_queues = quick.active_queues() or {}
-    return [worker_row(host, stats[host], active.get(host) or [], reserved.get(host) or [],
-                       active_queues.get(host) or []) for host in sorted(stats)]
+    return [
+        worker_row(host, stats[host], active.get(host) or [], reserved.get(host) or [], active_queues.get(host) or [])
+        for host in sorted(stats)
+    ]
 
 
-def worker_row(host: str, stats: dict[str, Any], active: list[dict], reserved: list[dict],
-               queues: list[dict]) -> dict[str, Any]:
+def worker_row(
+    host: str, stats: dict[str, Any], active: list[dict], reserved: list[dict], queues: list[dict]
+) -> dict[str, Any]:
     """One worker from its remote-control replies."""
     pool = stats.get("pool") or {}
     impl = str(pool.get("implementation") or "")
-    pool_name = next((name for key, name in POOL_NAMES.items() if key in impl.rsplit(".", 1)[-1] or key in impl),
-                     impl or None)
+    pool_name = next(
+        (name for key, name in POOL_NAMES.items() if key in impl.rsplit(".", 1)[-1] or key in impl), impl or None
+    )
     by_queue: dict[str, int] = {}
     for task in [*active, *reserved]:
         queue = (task.get("delivery_info") or {}).get("routing_key")
         if queue:
             by_queue[queue] = by_queue.get(queue, 0) + 1
     now = time.time()
-    running = [{"task_id": t.get("id"), "name": t.get("name"),
-                "elapsed": round(now - t["time_start"], 1) if t.get("time_start") else None} for t in active]
+    running = [
+        {
+            "task_id": t.get("id"),
+            "name": t.get("name"),
+            "elapsed": round(now - t["time_start"], 1) if t.get("time_start") else None,
+        }
+        for t in active
+    ]
     return {
         "hostname": host,
         "queues": sorted(q.get("name") for q in queues if q.get("name")),
@@ -153,7 +170,8 @@ def rate(previous: dict[str, Any] | None, current: dict[str, Any]) -> float | No
     if not previous:
         return None
     before = {w["hostname"]: w["processed"] for w in previous.get("workers", [])}
-    delta = sum(max(0, w["processed"] - before[w["hostname"]]) for w in current.get("workers", [])
-                if w["hostname"] in before)
+    delta = sum(
+        max(0, w["processed"] - before[w["hostname"]]) for w in current.get("workers", []) if w["hostname"] in before
+    )
     seconds = current["time"] - previous["time"]
     return round(delta / seconds, 2) if seconds > 0 else None

@@ -28,8 +28,9 @@ STATES = ("PENDING", "RECEIVED", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAI
 RUNNING_STATES = frozenset({"STARTED", "PROGRESS"})
 
 
-def list_tasks(settings: Settings, state: str | None = None, queue: str | None = None,
-               limit: int = DEFAULT_LIMIT) -> list[dict[str, Any]]:
+def list_tasks(
+    settings: Settings, state: str | None = None, queue: str | None = None, limit: int = DEFAULT_LIMIT
+) -> list[dict[str, Any]]:
     """Recently submitted tasks, newest first, exactly ``limit`` when there are as many: the index joined with each
     task's state in the result store. The parts of a fanned-out task (a comparison's analyses) are counted in their
     task's row, not listed."""
@@ -152,16 +153,16 @@ def _summary(meta: dict[str, Any]) -> str:
     return lifecycle.summarize(meta.get("kwargs") or {})
 
 
-def cancel(settings: Settings, task_id: str, terminate: bool = False,
-           timeout: float = config.INSPECT_TIMEOUT) -> dict[str, Any]:
+def cancel(
+    settings: Settings, task_id: str, terminate: bool = False, timeout: float = config.INSPECT_TIMEOUT
+) -> dict[str, Any]:
     """Revoke a task: drop it from its queue if it waits there; with ``terminate``, kill it if it runs."""
     info = lifecycle.task_state(settings, task_id)
     task_id, state = info["task_id"], info["state"]
     if state in READY_STATES:
         raise InputError(f"task {task_id} already finished ({state}); nothing to cancel")
     if state in RUNNING_STATES and not terminate:
-        raise InputError(f"task {task_id} is running on {info['worker'] or 'a worker'}; "
-                         f"add --terminate to stop it")
+        raise InputError(f"task {task_id} is running on {info['worker'] or 'a worker'}; add --terminate to stop it")
     app = get_app(settings)
     ids = [task_id]
     if state == "PROGRESS":
@@ -180,8 +181,14 @@ def cancel(settings: Settings, task_id: str, terminate: bool = False,
         replies = app.control.revoke(ids, terminate=terminate, signal="SIGKILL", reply=True, timeout=timeout) or []
         removed = queues.remove(app, set(ids)) if waiting or state == "PROGRESS" else 0
     workers = sorted(host for reply in replies for host in reply)
-    return {"task_id": task_id, "previous_state": state, "revoked_by": workers, "removed_from_queue": removed,
-            "terminated": bool(terminate and state in RUNNING_STATES), "parts": ids[1:]}
+    return {
+        "task_id": task_id,
+        "previous_state": state,
+        "revoked_by": workers,
+        "removed_from_queue": removed,
+        "terminated": bool(terminate and state in RUNNING_STATES),
+        "parts": ids[1:],
+    }
 
 
 def retry(settings: Settings, task_id: str) -> dict[str, Any]:
@@ -208,8 +215,14 @@ def retry(settings: Settings, task_id: str) -> dict[str, Any]:
     new_id = ledger.new_task_id()
     if not args:
         # As fgrid submits: recorded first (with what it takes to queue it again), then sent by name.
-        ledger.submit(app, name, kwargs, new_id, retry_of=task_id,
-                      summary=lifecycle.summarize(kwargs, lifecycle.player_names(settings, kwargs)))
+        ledger.submit(
+            app,
+            name,
+            kwargs,
+            new_id,
+            retry_of=task_id,
+            summary=lifecycle.summarize(kwargs, lifecycle.player_names(settings, kwargs)),
+        )
     else:
         # Positional arguments (a chord's ranking step): the publish hook records the whole message.
         with reachable(settings, "broker"):

@@ -24,8 +24,9 @@ def _what_if(value: Any) -> bool:
 
 def _opponent(value: Any) -> str | None:
     """An opponent as given (checked for shape), or None: the schedule's opponent that week."""
-    return None if value is None or (isinstance(value, str) and not value.strip()) else validation.text(
-        value, "opponent")
+    return (
+        None if value is None or (isinstance(value, str) and not value.strip()) else validation.text(value, "opponent")
+    )
 
 
 def analyze_request(settings: Settings, **args: Any) -> dict[str, Any]:
@@ -36,7 +37,11 @@ def analyze_request(settings: Settings, **args: Any) -> dict[str, Any]:
     naming the team's next games, unless ``what_if``."""
     opponent = _opponent(args.get("opponent"))
     kwargs = validation.analyze_args(
-        args.get("player"), opponent or "-", args.get("location"), args.get("season"), args.get("week"),
+        args.get("player"),
+        opponent or "-",
+        args.get("location"),
+        args.get("season"),
+        args.get("week"),
         args.get("scoring", "ppr"),
     )
     kwargs["opponent"] = opponent
@@ -47,9 +52,16 @@ def analyze_request(settings: Settings, **args: Any) -> dict[str, Any]:
     return request.task_kwargs()
 
 
-def compare_request(settings: Settings, players: list[str], opponents: list[str] | None, season: int | None = None,
-                    week: int | None = None, scoring: str = "ppr", slots: int | None = None,
-                    what_if: bool = False) -> dict[str, Any]:
+def compare_request(
+    settings: Settings,
+    players: list[str],
+    opponents: list[str] | None,
+    season: int | None = None,
+    week: int | None = None,
+    scoring: str = "ppr",
+    slots: int | None = None,
+    what_if: bool = False,
+) -> dict[str, Any]:
     """Validate a comparison against the data and return the compare task's kwargs: every player's game in ONE
     week (the week after the data by default), each opponent the scheduled one (``opponents`` empty or None) or,
     with ``what_if``, the one given."""
@@ -71,8 +83,9 @@ def compare_request(settings: Settings, players: list[str], opponents: list[str]
 
     ds = data.load(settings.nfl_dir)
     distinct_players(ds, [p for p, _o in pairs], decision_week(ds, season, week, scoring).season)
-    requests = resolve_week(ds, [p for p, _o in pairs], [o for _p, o in pairs], season, week, scoring,
-                            what_if=_what_if(what_if))
+    requests = resolve_week(
+        ds, [p for p, _o in pairs], [o for _p, o in pairs], season, week, scoring, what_if=_what_if(what_if)
+    )
     return {"requests": [r.task_kwargs() for r in requests], "slots": slots}
 
 
@@ -92,9 +105,15 @@ def distinct_players(ds: Dataset, names: list[str], season: int | None, where: s
         seen[found.id] = name
 
 
-def lineup_request(settings: Settings, roster: list[str], slots: str | list[str] | None = None,
-                   season: int | None = None, week: int | None = None, scoring: str = "ppr",
-                   model: str = "engine") -> dict[str, Any]:
+def lineup_request(
+    settings: Settings,
+    roster: list[str],
+    slots: str | list[str] | None = None,
+    season: int | None = None,
+    week: int | None = None,
+    scoring: str = "ppr",
+    model: str = "engine",
+) -> dict[str, Any]:
     """Validate a lineup against the data and return the lineup task's kwargs: the week, the slots, one analysis
     request per player who plays, and the players who cannot (on a bye) listed apart."""
     if not isinstance(roster, (list, tuple)):
@@ -114,8 +133,14 @@ def lineup_request(settings: Settings, roster: list[str], slots: str | list[str]
     chosen = lineup.decision_week(ds, season, week, scoring)
     distinct_players(ds, names, chosen.season, where="on the roster")
     requests, out = lineup.roster_requests(ds, names, season, week, scoring)
-    return {"requests": [r.task_kwargs() for r in requests], "out": out, "slots": parsed, "model": model,
-            "season": chosen.season, "week": chosen.week}
+    return {
+        "requests": [r.task_kwargs() for r in requests],
+        "out": out,
+        "slots": parsed,
+        "model": model,
+        "season": chosen.season,
+        "week": chosen.week,
+    }
 
 
 def week_note(settings: Settings, season: int, week: int) -> str:
@@ -127,8 +152,9 @@ def week_note(settings: Settings, season: int, week: int) -> str:
     return schedule.describe(store(data.load(settings.nfl_dir), "ppr"), season, week)
 
 
-def backtest_request(settings: Settings, season: int, weeks: list[int] | None, scoring: str,
-                     refit: bool = False) -> dict[str, Any]:
+def backtest_request(
+    settings: Settings, season: int, weeks: list[int] | None, scoring: str, refit: bool = False
+) -> dict[str, Any]:
     """Check a backtest request against the data (season and weeks present, ``refit`` possible); return the task's
     kwargs (``refit`` only when set)."""
     from fgrid.analysis import backtest, data

@@ -18,9 +18,19 @@ LOGLEVELS = ("debug", "info", "warning", "error", "critical")
 STOP_TIMEOUT = 60
 
 
-def worker_argv(settings: Settings, *, queues: str, concurrency: int | None, loglevel: str,
-                max_tasks_per_child: int, max_memory_per_child: int | None, hostname: str | None,
-                pool: str | None, detach: bool, events: bool = False) -> list[str]:
+def worker_argv(
+    settings: Settings,
+    *,
+    queues: str,
+    concurrency: int | None,
+    loglevel: str,
+    max_tasks_per_child: int,
+    max_memory_per_child: int | None,
+    hostname: str | None,
+    pool: str | None,
+    detach: bool,
+    events: bool = False,
+) -> list[str]:
     """The argv for ``celery worker`` on fgrid's app; raise InputError on bad flags."""
     names = [q.strip() for q in queues.split(",") if q.strip()]
     unknown = [q for q in names if q not in config.QUEUES]
@@ -34,12 +44,20 @@ def worker_argv(settings: Settings, *, queues: str, concurrency: int | None, log
         raise InputError("--concurrency must be between 1 and 256")
     if max_tasks_per_child < 1:
         raise InputError("--max-tasks-per-child must be at least 1")
-    argv = ["worker", "-Q", ",".join(names), "--loglevel", loglevel.upper(),
-            "--max-tasks-per-child", str(max_tasks_per_child),
-            "-n", hostname or f"fgrid-{os.getpid()}@%h",
-            # No start-up sync with the other workers ("mingle"): it waits a second on Redis for their replies, and
-            # all it brings is their list of revoked ids, which a worker also receives as revokes are broadcast.
-            "--without-mingle"]
+    argv = [
+        "worker",
+        "-Q",
+        ",".join(names),
+        "--loglevel",
+        loglevel.upper(),
+        "--max-tasks-per-child",
+        str(max_tasks_per_child),
+        "-n",
+        hostname or f"fgrid-{os.getpid()}@%h",
+        # No start-up sync with the other workers ("mingle"): it waits a second on Redis for their replies, and
+        # all it brings is their list of revoked ids, which a worker also receives as revokes are broadcast.
+        "--without-mingle",
+    ]
     if concurrency is not None:
         argv += ["--concurrency", str(concurrency)]
     if max_memory_per_child is not None:
@@ -50,8 +68,12 @@ def worker_argv(settings: Settings, *, queues: str, concurrency: int | None, log
         argv.append("--task-events")
     if detach:
         settings.run_dir.mkdir(parents=True, exist_ok=True)
-        argv += ["--pidfile", str(settings.run_dir / "worker-%n.pid"),
-                 "--logfile", str(settings.run_dir / "worker-%n.log")]
+        argv += [
+            "--pidfile",
+            str(settings.run_dir / "worker-%n.pid"),
+            "--logfile",
+            str(settings.run_dir / "worker-%n.log"),
+        ]
     return argv
 
 
@@ -88,11 +110,23 @@ def start_detached(settings: Settings, argv: list[str], timeout: float = 30) -> 
     connection.check_broker(app)  # a worker that cannot reach its broker would only retry in the background
     node = node_name(argv)
 
-    env = dict(os.environ, **{config.ENV_DATA_DIR: str(settings.data_dir), config.ENV_BROKER_URL: settings.broker_url,
-                              config.ENV_RESULT_BACKEND: settings.result_backend})
+    env = dict(
+        os.environ,
+        **{
+            config.ENV_DATA_DIR: str(settings.data_dir),
+            config.ENV_BROKER_URL: settings.broker_url,
+            config.ENV_RESULT_BACKEND: settings.result_backend,
+        },
+    )
     before = set(detached_pidfiles(settings))
-    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "fgrid", *argv], env=env, start_new_session=True,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "fgrid", *argv],
+        env=env,
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + timeout
     log: Path | None = None
     while time.monotonic() < deadline:
@@ -102,12 +136,16 @@ def start_detached(settings: Settings, argv: list[str], timeout: float = 30) -> 
         if log is not None and _answers(app, node):
             return proc.pid, log, node
         if proc.poll() is not None:
-            raise FgridError(f"the worker exited at start (code {proc.returncode}): {_last_line(log)}; "
-                             f"see the logs in {settings.run_dir}")
+            raise FgridError(
+                f"the worker exited at start (code {proc.returncode}): {_last_line(log)}; "
+                f"see the logs in {settings.run_dir}"
+            )
         time.sleep(0.2)
-    raise UnavailableError(f"the worker {node} started (pid {proc.pid}) but did not answer within {timeout:g} s: "
-                           f"{_last_line(log)}; see {log or settings.run_dir}, stop it with "
-                           f"`fgrid worker --stop {node.partition('@')[0]}`")
+    raise UnavailableError(
+        f"the worker {node} started (pid {proc.pid}) but did not answer within {timeout:g} s: "
+        f"{_last_line(log)}; see {log or settings.run_dir}, stop it with "
+        f"`fgrid worker --stop {node.partition('@')[0]}`"
+    )
 
 
 def _answers(app: Any, node: str) -> bool:

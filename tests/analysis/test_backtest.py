@@ -56,8 +56,11 @@ def test_rows_need_four_earlier_games_and_five_ppr_points(dataset: Dataset) -> N
     rows = backtest.run_week(dataset, 2023, 6)
     ids = {r["player_id"] for r in rows}
     stats = dataset.stats.with_columns(points_expr("ppr").alias("ppr"), key=pl.col("season") * 100 + pl.col("week"))
-    played = stats.filter((pl.col("key") == 202306) & (pl.col("season_type") == "REG")
-                          & pl.col("position").is_in(["QB", "RB", "WR", "TE"]))
+    played = stats.filter(
+        (pl.col("key") == 202306)
+        & (pl.col("season_type") == "REG")
+        & pl.col("position").is_in(["QB", "RB", "WR", "TE"])
+    )
     for pid in played["player_id"].to_list()[:120]:
         before = stats.filter((pl.col("player_id") == pid) & (pl.col("key") < 202306)).sort("key")["ppr"].to_list()
         eligible = len(before) >= 4 and float(np.mean(before[-8:])) >= 5
@@ -75,7 +78,8 @@ def test_summary_and_predictor_hook(dataset: Dataset) -> None:
         # Calibration: every actual is below, inside or above the interval.
         assert group["below"] + group["coverage"] + group["above"] == pytest.approx(1.0, abs=2e-4)
     assert summary["by_position"]["ALL"]["rows"] == sum(
-        summary["by_position"][p]["rows"] for p in ("QB", "RB", "WR", "TE"))
+        summary["by_position"][p]["rows"] for p in ("QB", "RB", "WR", "TE")
+    )
 
     seen = []
 
@@ -134,11 +138,19 @@ def later_changed(dataset: Dataset) -> Dataset:
     later = key >= feature_store.game_key(REFIT_SEASON, REFIT_WEEK)
     stat_cols = [c for c, t in dataset.stats.schema.items() if t.is_numeric() and c not in ("season", "week")]
     stats = dataset.stats.with_columns(
-        [pl.when(later).then(pl.col(c) * 3 + 7).otherwise(pl.col(c)).alias(c) for c in stat_cols])
+        [pl.when(later).then(pl.col(c) * 3 + 7).otherwise(pl.col(c)).alias(c) for c in stat_cols]
+    )
     schedules = dataset.schedules.with_columns(
-        [pl.when(later).then(pl.col(c) + 21).otherwise(pl.col(c)).alias(c) for c in ("home_score", "away_score")])
-    return Dataset(stats=stats, schedules=schedules, players=dataset.players, meta=dataset.meta,
-                   version=f"{dataset.version}-later-changed", path=dataset.path)
+        [pl.when(later).then(pl.col(c) + 21).otherwise(pl.col(c)).alias(c) for c in ("home_score", "away_score")]
+    )
+    return Dataset(
+        stats=stats,
+        schedules=schedules,
+        players=dataset.players,
+        meta=dataset.meta,
+        version=f"{dataset.version}-later-changed",
+        path=dataset.path,
+    )
 
 
 def test_fit_before_a_key_uses_no_game_at_or_after_it(dataset: Dataset, later_changed: Dataset) -> None:
@@ -158,8 +170,9 @@ def test_fit_before_a_key_uses_no_game_at_or_after_it(dataset: Dataset, later_ch
 
 def test_refit_projections_use_no_later_game(dataset: Dataset, later_changed: Dataset) -> None:
     ticks = []
-    result = backtest.run(dataset, REFIT_SEASON, [REFIT_WEEK], refit=True,
-                          progress=lambda done, total: ticks.append((done, total)))
+    result = backtest.run(
+        dataset, REFIT_SEASON, [REFIT_WEEK], refit=True, progress=lambda done, total: ticks.append((done, total))
+    )
     assert result["predictor"] == "engine (refit)" and ticks == [(1, 1)]
     refit = result["rows"]
     changed = backtest.run_week(later_changed, REFIT_SEASON, REFIT_WEEK, refit=True)

@@ -24,12 +24,14 @@ def _analysis(name: str, points: float, low: float, scoring: str = "ppr") -> dic
 
 
 def test_rank_orders_by_points_then_floor() -> None:
-    result = compare.rank([
-        _analysis("A", 12.0, 4.0),
-        _analysis("B", 15.0, 5.0),
-        _analysis("C", 12.0, 6.0),  # ties A on points, higher floor
-        _analysis("D", 9.0, 3.0),
-    ])
+    result = compare.rank(
+        [
+            _analysis("A", 12.0, 4.0),
+            _analysis("B", 15.0, 5.0),
+            _analysis("C", 12.0, 6.0),  # ties A on points, higher floor
+            _analysis("D", 9.0, 3.0),
+        ]
+    )
     assert [r["player"]["name"] for r in result["ranking"]] == ["B", "C", "A", "D"]
     assert [r["rank"] for r in result["ranking"]] == [1, 2, 3, 4]
     assert result["slots"] == compare.DEFAULT_SLOTS == 1
@@ -90,8 +92,18 @@ def test_compare_names_the_bad_pair(dataset: Dataset) -> None:
 
 def test_compare_ten_pairs_repeats_exactly(dataset: Dataset) -> None:
     # Ten pairs at once, warm after the first call (bench/ measures how fast).
-    names = ["CeeDee Lamb", "Tyreek Hill", "Justin Jefferson", "Travis Kelce", "Christian McCaffrey", "Josh Allen",
-             "Davante Adams", "Stefon Diggs", "Puka Nacua", "Amon-Ra St. Brown"]
+    names = [
+        "CeeDee Lamb",
+        "Tyreek Hill",
+        "Justin Jefferson",
+        "Travis Kelce",
+        "Christian McCaffrey",
+        "Josh Allen",
+        "Davante Adams",
+        "Stefon Diggs",
+        "Puka Nacua",
+        "Amon-Ra St. Brown",
+    ]
     pairs = [(name, None) for name in names]  # each against his scheduled opponent in 2023 week 5
     first = compare.compare(dataset, pairs, season=2023, week=5)
     assert len(first["ranking"]) == len(pairs)

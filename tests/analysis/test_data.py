@@ -36,7 +36,7 @@ from fgrid.analysis.dataset import (
     Dataset,
 )
 from fgrid.analysis.teams import TEAM_CODES
-from fgrid.errors import StorageError, DataFormatError, InputError, NoDataError, UnavailableError
+from fgrid.errors import DataFormatError, InputError, NoDataError, StorageError, UnavailableError
 
 #: Rows per season of the raw files, from PROVENANCE.md.
 PROVENANCE_ROWS = {2019: 5261, 2020: 5447, 2021: 5680, 2022: 5629, 2023: 5405}

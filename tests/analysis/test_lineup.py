@@ -29,8 +29,14 @@ def brute_force(positions: list[str], points: list[float], slots: list[str]) -> 
 @pytest.mark.parametrize("seed", range(40))
 def test_assignment_is_optimal_against_brute_force(seed: int) -> None:
     rng = random.Random(seed)
-    slots = rng.choice([["QB", "RB", "WR", "FLEX"], ["RB", "RB", "FLEX", "SUPERFLEX"], ["WR/TE", "TE", "FLEX"],
-                        ["QB", "RB", "RB", "WR", "TE", "FLEX"]])
+    slots = rng.choice(
+        [
+            ["QB", "RB", "WR", "FLEX"],
+            ["RB", "RB", "FLEX", "SUPERFLEX"],
+            ["WR/TE", "TE", "FLEX"],
+            ["QB", "RB", "RB", "WR", "TE", "FLEX"],
+        ]
+    )
     n = rng.randint(1, 7)
     positions = [rng.choice(POSITIONS) for _ in range(n)]
     points = [round(rng.uniform(0, 30), 1) for _ in range(n)]
@@ -58,13 +64,22 @@ def test_slots_parse_and_refuse_unknown_names() -> None:
 
 
 def _analysis(name: str, position: str, points: float) -> dict:
-    return {"player": {"id": name, "name": name, "position": position, "team": "X"}, "opponent": {"code": "Y"},
-            "game": {"season": 2023, "week": 5}, "projection": {"points": points, "low": 0, "high": points * 2}}
+    return {
+        "player": {"id": name, "name": name, "position": position, "team": "X"},
+        "opponent": {"code": "Y"},
+        "game": {"season": 2023, "week": 5},
+        "projection": {"points": points, "low": 0, "high": points * 2},
+    }
 
 
 def test_pick_names_the_bench_gap_and_the_starter_replaced() -> None:
-    analyses = [_analysis("Q1", "QB", 20), _analysis("Q2", "QB", 18), _analysis("R1", "RB", 15),
-                _analysis("W1", "WR", 14), _analysis("W2", "WR", 9)]
+    analyses = [
+        _analysis("Q1", "QB", 20),
+        _analysis("Q2", "QB", 18),
+        _analysis("R1", "RB", 15),
+        _analysis("W1", "WR", 14),
+        _analysis("W2", "WR", 9),
+    ]
     result = lineup.pick(analyses, ["QB", "RB", "WR", "FLEX"], out=[])
     assert [s["player"]["name"] for s in result["starters"]] == ["Q1", "R1", "W1", "W2"]
     assert result["total"] == 58
@@ -86,7 +101,9 @@ def test_roster_puts_byes_apart_and_resolves_one_week(dataset: Dataset) -> None:
     # 2024 week 6: KC and MIA are on a bye.
     requests, out = lineup.roster_requests(dataset, ["Patrick Mahomes", "Tyreek Hill", "CeeDee Lamb"], 2024, 6)
     assert [r.player_name for r in requests] == ["CeeDee Lamb"] and requests[0].opponent == "DET"
-    assert {o["player"]["name"]: o["reason"] for o in out} == {"Patrick Mahomes": "KC bye week",
-                                                               "Tyreek Hill": "MIA bye week"}
+    assert {o["player"]["name"]: o["reason"] for o in out} == {
+        "Patrick Mahomes": "KC bye week",
+        "Tyreek Hill": "MIA bye week",
+    }
     with pytest.raises(InputError, match="twice"):
         lineup.roster_requests(dataset, ["CeeDee Lamb", "00-0036358"])

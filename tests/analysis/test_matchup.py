@@ -130,8 +130,10 @@ def test_outdoor_wind_lowers_a_projection(dataset: Dataset) -> None:
 
 
 def test_scoring_formats_order_a_receivers_projection(dataset: Dataset) -> None:
-    points = {s: matchup.analyze(dataset, LAMB, "SF", season=2023, week=5, scoring=s)["projection"]["points"]
-              for s in ("ppr", "half", "standard")}
+    points = {
+        s: matchup.analyze(dataset, LAMB, "SF", season=2023, week=5, scoring=s)["projection"]["points"]
+        for s in ("ppr", "half", "standard")
+    }
     assert points["ppr"] > points["half"] > points["standard"] > 0
 
 
@@ -139,8 +141,18 @@ def test_scoring_formats_order_a_receivers_projection(dataset: Dataset) -> None:
 # Output shape
 
 
-REQUIRED_FACTORS = {"Recent scoring", "Usage", "Vegas", "Availability", "Opponent", "Home/away", "Roof", "Wind",
-                    "Temperature", "Rest"}
+REQUIRED_FACTORS = {
+    "Recent scoring",
+    "Usage",
+    "Vegas",
+    "Availability",
+    "Opponent",
+    "Home/away",
+    "Roof",
+    "Wind",
+    "Temperature",
+    "Rest",
+}
 
 
 def _factor(result: dict, name: str) -> dict:
@@ -149,14 +161,28 @@ def _factor(result: dict, name: str) -> dict:
 
 @pytest.mark.parametrize(
     ("player", "opponent", "season", "week"),
-    [(LAMB, "SF", 2023, 5), ("Christian McCaffrey", "DAL", 2023, 5), ("Travis Kelce", "LV", 2023, 12),
-     ("Josh Allen", "MIA", 2023, 4), ("Justin Jefferson", "GB", None, None)],
+    [
+        (LAMB, "SF", 2023, 5),
+        ("Christian McCaffrey", "DAL", 2023, 5),
+        ("Travis Kelce", "LV", 2023, 12),
+        ("Josh Allen", "MIA", 2023, 4),
+        ("Justin Jefferson", "GB", None, None),
+    ],
 )
 def test_output_shape(dataset: Dataset, player: str, opponent: str, season: int | None, week: int | None) -> None:
     result = matchup.analyze(dataset, player, opponent, season=season, week=week)
     json.dumps(result)  # JSON-ready: no numpy types
-    assert set(result) >= {"player", "opponent", "game", "matchup_score", "projection", "recommendation", "factors",
-                           "data_through", "scoring"}
+    assert set(result) >= {
+        "player",
+        "opponent",
+        "game",
+        "matchup_score",
+        "projection",
+        "recommendation",
+        "factors",
+        "data_through",
+        "scoring",
+    }
     assert set(result["game"]) >= {"season", "week", "home", "venue", "game_id", "kickoff"}
     assert 0 <= result["matchup_score"] <= 100
     proj = result["projection"]
@@ -232,11 +258,14 @@ def test_later_games_and_the_games_own_stats_do_not_change_the_analysis(
     )
     # Final scores of later games too (the schedules' pre-game columns are allowed and kept).
     schedules = dataset.schedules.with_columns(
-        [pl.when(key >= season * 100 + week).then(pl.col(c) + 21).otherwise(pl.col(c)).alias(c)
-         for c in ("home_score", "away_score")]
+        [
+            pl.when(key >= season * 100 + week).then(pl.col(c) + 21).otherwise(pl.col(c)).alias(c)
+            for c in ("home_score", "away_score")
+        ]
     )
-    after = matchup.analyze(_copy(dataset, stats=scrambled, schedules=schedules), LAMB, opponent, season=season,
-                            week=week)
+    after = matchup.analyze(
+        _copy(dataset, stats=scrambled, schedules=schedules), LAMB, opponent, season=season, week=week
+    )
     assert after == before
     # Sanity: an earlier game's stats do change it.
     earlier = (pl.col("player_id") == "00-0036358") & (key == season * 100 + week - 1)
@@ -260,8 +289,10 @@ def test_later_games_and_the_games_own_stats_do_not_change_the_analysis(
         ({"player": LAMB, "opponent": "SF", "season": 2031}, "out of range"),
         ({"player": LAMB, "opponent": "SF", "season": 2012}, "out of range"),
         ({"player": LAMB, "opponent": "SF", "season": 2023, "week": 25}, "out of range"),
-        ({"player": LAMB, "opponent": "SF", "season": 2023, "week": 6},
-         "DAL does not play SF in 2023 week 6 .DAL plays at LAC that week.; DAL's next games: week 6 at LAC"),
+        (
+            {"player": LAMB, "opponent": "SF", "season": 2023, "week": 6},
+            "DAL does not play SF in 2023 week 6 .DAL plays at LAC that week.; DAL's next games: week 6 at LAC",
+        ),
         ({"player": LAMB, "opponent": "SF", "season": 2023, "week": 7}, "DAL has a bye"),
         ({"player": LAMB, "season": 2023, "week": 7}, "DAL has a bye in 2023 week 7; DAL's next games: week 8"),
         ({"player": LAMB, "opponent": "DAL"}, "own team"),
@@ -279,8 +310,14 @@ def test_bad_requests_raise_input_error(dataset: Dataset, kwargs: dict, message:
 def test_task_kwargs_round_trip(dataset: Dataset) -> None:
     req = matchup.resolve_request(dataset, "cee dee lamb", "49ers", location="Levi's Stadium", season=2023)
     kwargs = req.task_kwargs()
-    assert kwargs == {"player": "00-0036358", "opponent": "SF", "location": "SFO01", "season": 2023, "week": 5,
-                      "scoring": "ppr"}
+    assert kwargs == {
+        "player": "00-0036358",
+        "opponent": "SF",
+        "location": "SFO01",
+        "season": 2023,
+        "week": 5,
+        "scoring": "ppr",
+    }
     assert matchup.resolve_request(dataset, **kwargs) == req
 
 
@@ -296,9 +333,21 @@ def test_single_target_features_equal_the_vectorized_ones(dataset: Dataset) -> N
     proj = engine.project(eng, vec, frame["pos"].to_numpy())
     for i, row in enumerate(frame.iter_rows(named=True)):
         ctx = st.context(row["season"], row["week"], row["team"])
-        one = features.compute_one(st, row["pidx"], row["tidx"], row["oidx"], row["season"], row["week"], row["pos"],
-                            home=ctx.home, implied=ctx.implied, indoor=ctx.indoor, temp=ctx.temp, wind=ctx.wind,
-                            rest=ctx.rest)
+        one = features.compute_one(
+            st,
+            row["pidx"],
+            row["tidx"],
+            row["oidx"],
+            row["season"],
+            row["week"],
+            row["pos"],
+            home=ctx.home,
+            implied=ctx.implied,
+            indoor=ctx.indoor,
+            temp=ctx.temp,
+            wind=ctx.wind,
+            rest=ctx.rest,
+        )
         for name in features.FEATURES:
             assert math.isclose(one[name], vec[name][i], rel_tol=1e-9, abs_tol=1e-12) or (
                 math.isnan(one[name]) and math.isnan(vec[name][i])

@@ -212,13 +212,23 @@ def test_a_killed_training_runs_leftovers_are_never_loaded(
 def _with_changed_games(ds: Dataset, where: pl.Expr) -> Dataset:
     """A copy of ``ds`` whose games matching ``where`` have absurd stat lines (and a new version)."""
     stats = ds.stats.with_columns(
-        [pl.when(where).then(pl.col(c) * 7 + 50).otherwise(pl.col(c)).alias(c)
-         for c in ("receiving_yards", "rushing_yards", "passing_yards", "targets", "carries", "receptions")]
-        + [pl.when(where).then(pl.lit(4)).otherwise(pl.col(c)).cast(ds.stats.schema[c]).alias(c)
-           for c in ("receiving_tds", "rushing_tds", "passing_tds")]
+        [
+            pl.when(where).then(pl.col(c) * 7 + 50).otherwise(pl.col(c)).alias(c)
+            for c in ("receiving_yards", "rushing_yards", "passing_yards", "targets", "carries", "receptions")
+        ]
+        + [
+            pl.when(where).then(pl.lit(4)).otherwise(pl.col(c)).cast(ds.stats.schema[c]).alias(c)
+            for c in ("receiving_tds", "rushing_tds", "passing_tds")
+        ]
     )
-    return Dataset(stats=stats, schedules=ds.schedules, players=ds.players, meta=ds.meta,
-                   version=f"{ds.version}-changed", path=ds.path)
+    return Dataset(
+        stats=stats,
+        schedules=ds.schedules,
+        players=ds.players,
+        meta=ds.meta,
+        version=f"{ds.version}-changed",
+        path=ds.path,
+    )
 
 
 def test_no_leakage_later_games_and_the_game_itself_do_not_change_a_prediction(
@@ -243,6 +253,7 @@ def test_no_leakage_later_games_and_the_game_itself_do_not_change_a_prediction(
     # Every training row's features: identical for games before the change.
     frame_a, x_a = feature_matrix.training_frame(dataset)
     frame_b, x_b = feature_matrix.training_frame(changed)
+
     def before_change(frame: pl.DataFrame) -> pl.DataFrame:
         rows = frame.select("player_id", "game_id", "season", "week").with_columns(row=pl.int_range(pl.len()))
         key = pl.col("season") * feature_store.KEY_SEASON + pl.col("week")

@@ -21,8 +21,12 @@ from fgrid.analysis.dataset import (
     Dataset,
 )
 
-REQUESTS = [("CeeDee Lamb", "SF", 5), ("Patrick Mahomes", "MIN", 5), ("Christian McCaffrey", "DAL", 5),
-            ("Travis Kelce", "MIN", 5)]
+REQUESTS = [
+    ("CeeDee Lamb", "SF", 5),
+    ("Patrick Mahomes", "MIN", 5),
+    ("Christian McCaffrey", "DAL", 5),
+    ("Travis Kelce", "MIN", 5),
+]
 
 
 @pytest.fixture()
@@ -39,8 +43,12 @@ def _from_tables(version: Path) -> Dataset:
     from polars import read_parquet
 
     meta = json.loads((version / META_FILE).read_text())
-    return Dataset(meta=meta, version=version.name, path=version,
-                   **{name: read_parquet(version / file) for name, file in TABLE_FILES.items()})
+    return Dataset(
+        meta=meta,
+        version=version.name,
+        path=version,
+        **{name: read_parquet(version / file) for name, file in TABLE_FILES.items()},
+    )
 
 
 def _precomputed_dataset(version: Path) -> Dataset:
@@ -79,8 +87,9 @@ def test_the_precomputed_store_holds_exactly_what_the_tables_give(version_dir: P
             assert x == y, f.name
     assert players.player_index(built) == players.player_index(saved)
     for player, opponent, week in REQUESTS:
-        assert (matchup.analyze(saved, player, opponent, season=2023, week=week)
-                == matchup.analyze(built, player, opponent, season=2023, week=week))
+        assert matchup.analyze(saved, player, opponent, season=2023, week=week) == matchup.analyze(
+            built, player, opponent, season=2023, week=week
+        )
 
 
 def test_indexes_of_other_code_are_ignored_and_replaced(version_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

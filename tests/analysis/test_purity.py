@@ -44,8 +44,10 @@ def test_analysis_modules_import_nothing_from_the_queue_or_terminal_stacks() -> 
             top = name.split(".")[0]
             if top in FORBIDDEN:
                 bad.append(f"{path.relative_to(ANALYSIS_DIR)}:{line} imports {name}")
-            if top == "fgrid" and name != "fgrid" and not any(
-                name == ok or name.startswith(ok + ".") for ok in ALLOWED_FGRID
+            if (
+                top == "fgrid"
+                and name != "fgrid"
+                and not any(name == ok or name.startswith(ok + ".") for ok in ALLOWED_FGRID)
             ):
                 bad.append(f"{path.relative_to(ANALYSIS_DIR)}:{line} imports {name} (a layer above the analysis)")
     assert not bad, "\n".join(bad)

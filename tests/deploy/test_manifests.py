@@ -21,8 +21,11 @@ DEPLOY = REPO / "deploy"
 COMPOSE = DEPLOY / "compose.yaml"
 KUBERNETES = DEPLOY / "kubernetes" / "fgrid.yaml"
 #: The longest a task may run on each queue (its hard time limit), in seconds.
-LONGEST = {config.QUEUE_MATCHUPS: config.DEFAULT_TIME_LIMIT, config.QUEUE_ANALYSIS: config.DEFAULT_TIME_LIMIT,
-           config.QUEUE_AI: config.TRAIN_TIME_LIMIT}
+LONGEST = {
+    config.QUEUE_MATCHUPS: config.DEFAULT_TIME_LIMIT,
+    config.QUEUE_ANALYSIS: config.DEFAULT_TIME_LIMIT,
+    config.QUEUE_AI: config.TRAIN_TIME_LIMIT,
+}
 
 
 def compose_binary() -> str:
@@ -48,14 +51,23 @@ def queue_of(command: list[str]) -> str:
 def test_compose_file_is_valid_for_docker_compose(tmp_path: Path) -> None:
     # The binary itself (its Python wrapper drops the exit code); no Docker daemon is needed for `config`.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_"))}
-    result = subprocess.run([compose_binary(), "-f", str(COMPOSE), "config", "--format", "yaml"], env=env,
-                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    result = subprocess.run(
+        [compose_binary(), "-f", str(COMPOSE), "config", "--format", "yaml"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)
     services = resolved["services"]
     assert {"redis", "rabbitmq", "api", "flower"} <= set(services)
-    workers = {queue_of(s["command"]): (name, s) for name, s in services.items()
-               if s.get("command", [None])[:2] == ["fgrid", "worker"]}
+    workers = {
+        queue_of(s["command"]): (name, s)
+        for name, s in services.items()
+        if s.get("command", [None])[:2] == ["fgrid", "worker"]
+    }
     assert set(workers) == set(config.QUEUES)
     for queue, (name, service) in workers.items():
         assert service["environment"]["CELERY_BROKER_URL"].startswith("amqp://"), name

@@ -78,8 +78,10 @@ def metas(env: dict[str, str], ids: list[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     if type(backend).__name__.startswith("Redis"):
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            for task_id, raw in zip(chunk, backend.client.mget([backend.get_key_for_task(i) for i in chunk])):
+            chunk = ids[start : start + 500]
+            for task_id, raw in zip(
+                chunk, backend.client.mget([backend.get_key_for_task(i) for i in chunk]), strict=False
+            ):
                 out[task_id] = backend.decode(raw) if raw else {"status": "PENDING"}
         return out
     for task_id in ids:
@@ -106,16 +108,33 @@ def analysis_mix(synced_template: Path) -> dict[tuple, dict[str, Any]]:
     from fgrid.analysis import data, matchup
 
     ds = data.load(synced_template / "nfl")
-    stats = ds.stats.filter((pl.col("season") == 2023) & (pl.col("season_type") == "REG")
-                            & pl.col("position").is_in(["QB", "RB", "WR", "TE"]))
-    top = (stats.group_by("player_id").agg(pl.col("fantasy_points_ppr").sum().alias("points"))
-           .sort("points", descending=True).head(40))
-    games = (stats.join(top.select("player_id"), on="player_id")
-             .select("player_id", "player_display_name", "opponent", "week").sort("player_id", "week").rows())
+    stats = ds.stats.filter(
+        (pl.col("season") == 2023)
+        & (pl.col("season_type") == "REG")
+        & pl.col("position").is_in(["QB", "RB", "WR", "TE"])
+    )
+    top = (
+        stats.group_by("player_id")
+        .agg(pl.col("fantasy_points_ppr").sum().alias("points"))
+        .sort("points", descending=True)
+        .head(40)
+    )
+    games = (
+        stats.join(top.select("player_id"), on="player_id")
+        .select("player_id", "player_display_name", "opponent", "week")
+        .sort("player_id", "week")
+        .rows()
+    )
     expected: dict[tuple, dict[str, Any]] = {}
     for player_id, _name, opponent, week in games[:200]:
-        kwargs = {"player": player_id, "opponent": opponent, "location": None, "season": 2023, "week": week,
-                  "scoring": "ppr"}
+        kwargs = {
+            "player": player_id,
+            "opponent": opponent,
+            "location": None,
+            "season": 2023,
+            "week": week,
+            "scoring": "ppr",
+        }
         # The task's JSON round trip, so that results compare equal.
         expected[tuple(sorted(kwargs.items()))] = json.loads(json.dumps(matchup.analyze(ds, **kwargs)))
     return expected

@@ -20,11 +20,13 @@ BODY = {"player_id": "CeeDee Lamb", "opponent_id": "SF", "season": 2023, "week":
 def test_bodies_json_cannot_encode_are_a_422_and_the_connection_goes_on(data_dir, redis_server, serve):
     server = serve(redis_env(data_dir, redis_server))
     with server.client() as http:  # one keep-alive connection for everything below
-        for raw in ('{"player_id": "x", "opponent_id": "SF", "season": NaN}',
-                    '{"player_id": "x", "opponent_id": "SF", "week": Infinity}',
-                    '{"player_id": "x", "opponent_id": "SF", "week": -Infinity}',
-                    '{"player_id": "x", "opponent_id": "SF", "week": 1e999}',
-                    '{"player_id": NaN, "opponent_id": "SF"}'):
+        for raw in (
+            '{"player_id": "x", "opponent_id": "SF", "season": NaN}',
+            '{"player_id": "x", "opponent_id": "SF", "week": Infinity}',
+            '{"player_id": "x", "opponent_id": "SF", "week": -Infinity}',
+            '{"player_id": "x", "opponent_id": "SF", "week": 1e999}',
+            '{"player_id": NaN, "opponent_id": "SF"}',
+        ):
             refused = http.post(ANALYZE, content=raw, headers={"content-type": "application/json"})
             assert refused.status_code == 422, refused.text
             assert all("input" not in error for error in refused.json()["detail"])
@@ -67,6 +69,7 @@ def test_a_strangers_health_check_shows_no_paths_or_hosts(data_dir, redis_server
     stranger = httpx.get(server.url + "/api/health", timeout=10).json()
     assert stranger["status"] == "ok" and stranger["workers"] == {"count": 1, "names": [], "error": None}
     assert str(redis_server.port) not in str(stranger) and "@" not in str(stranger)
-    owner = httpx.get(server.url + "/api/health", headers={"Authorization": "Bearer t0ken-for-the-test"},
-                      timeout=10).json()
+    owner = httpx.get(
+        server.url + "/api/health", headers={"Authorization": "Bearer t0ken-for-the-test"}, timeout=10
+    ).json()
     assert str(redis_server.port) in owner["broker"]["url"] and len(owner["workers"]["names"]) == 1

@@ -49,8 +49,9 @@ def test_broker_down_exits_3_in_seconds(data_dir, command):
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_result_store_down_exits_3_in_seconds(data_dir, server, command):
     port = free_port()
-    env = base_env(data_dir, CELERY_BROKER_URL=server.url,
-                   CELERY_RESULT_BACKEND=f"redis://:{PASSWORD}@127.0.0.1:{port}/0")
+    env = base_env(
+        data_dir, CELERY_BROKER_URL=server.url, CELERY_RESULT_BACKEND=f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
+    )
     started = time.monotonic()
     result = run_fgrid(COMMANDS[command], env, timeout=30)
     check_unavailable(result, time.monotonic() - started, "result store", port)

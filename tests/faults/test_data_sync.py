@@ -36,12 +36,16 @@ def test_concurrent_and_killed_syncs_never_show_partial_data(data_dir, server, w
         while not stop.is_set():
             ids = submit_many(env, "fgrid.analyze_player", kwargs_list)
             try:
-                wait_for(lambda ids=ids: all(m["status"] in FINAL for m in metas(env, ids).values()), 60,
-                         "a round", interval=0.05)
+                wait_for(
+                    lambda ids=ids: all(m["status"] in FINAL for m in metas(env, ids).values()),
+                    60,
+                    "a round",
+                    interval=0.05,
+                )
             except AssertionError as exc:
                 wrong.append(str(exc))
                 return
-            for task_id, kwargs in zip(ids, kwargs_list):
+            for task_id, kwargs in zip(ids, kwargs_list, strict=False):
                 meta = metas(env, [task_id])[task_id]
                 if meta["status"] != "SUCCESS" or meta["result"] != expected_for(analysis_mix, kwargs):
                     wrong.append(f"{task_id}: {meta['status']} {str(meta.get('result'))[:200]}")
@@ -49,13 +53,15 @@ def test_concurrent_and_killed_syncs_never_show_partial_data(data_dir, server, w
 
     asker = threading.Thread(target=keep_asking, daemon=True)
     asker.start()
-    sync = FGRID + ["data", "sync", "--from", str(shared_nfl)]
+    sync = [*FGRID, "data", "sync", "--from", str(shared_nfl)]
     try:
         wait_for(lambda: answered, 60, "the first answers")
         concurrent = []
         for _ in range(3):  # two syncs at once: each publishes a whole version, one after the other
-            procs = [subprocess.Popen(sync, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                     for _ in range(2)]
+            procs = [
+                subprocess.Popen(sync, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                for _ in range(2)
+            ]
             for proc in procs:
                 _, err = proc.communicate(timeout=120)  # reads stderr to the end and closes it
                 concurrent.append((proc.returncode, err.decode(errors="replace")[-500:]))
@@ -89,7 +95,7 @@ def test_concurrent_and_killed_syncs_never_show_partial_data(data_dir, server, w
     assert killed >= 3, "most syncs should have been killed before they finished"
     assert half_written, "no sync was killed while writing its version"
     # A last sync publishes a new version and clears what the killed ones left behind.
-    last = run_fgrid(sync[len(FGRID):], env)
+    last = run_fgrid(sync[len(FGRID) :], env)
     assert last.returncode == 0, last.stderr
     nfl = data_dir / "nfl"
     versions = sorted(p.name for p in (nfl / "versions").iterdir())
@@ -97,8 +103,13 @@ def test_concurrent_and_killed_syncs_never_show_partial_data(data_dir, server, w
     assert not list(nfl.glob(".current.*.tmp"))
     info = run_json(["data", "info", "--json"], env)
     assert info["version"] == (nfl / "current").resolve().name
-    report("data sync faults", answered=sum(answered), concurrent_syncs=6, killed_syncs=killed,
-           killed_while_writing=len(half_written))
+    report(
+        "data sync faults",
+        answered=sum(answered),
+        concurrent_syncs=6,
+        killed_syncs=killed,
+        killed_while_writing=len(half_written),
+    )
 
 
 def test_a_second_sync_says_it_waits_and_for_whom(data_dir, shared_nfl):
@@ -116,16 +127,22 @@ def test_a_second_sync_says_it_waits_and_for_whom(data_dir, shared_nfl):
         held.truncate()
         held.write(f"{os.getpid()} 2026-01-01T00:00:00+00:00\n")
         held.flush()
-        sync = subprocess.Popen([*FGRID, "data", "sync", "--from", str(shared_nfl)], env=base_env(data_dir),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+        sync = subprocess.Popen(
+            [*FGRID, "data", "sync", "--from", str(shared_nfl)],
+            env=base_env(data_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
         deadline = time.monotonic() + 60
         said = ""
         while time.monotonic() < deadline and "waiting for another sync" not in said:
             time.sleep(0.2)
-            said = (data_dir / "nfl").exists() and sync.poll() is None and _peek(sync) or said
+            said = ((data_dir / "nfl").exists() and sync.poll() is None and _peek(sync)) or said
         assert sync.poll() is None, "the second sync did not wait"
         fcntl.flock(held, fcntl.LOCK_UN)
-    out, err = sync.communicate(timeout=120)
+    _out, err = sync.communicate(timeout=120)
     assert sync.returncode == 0, err
     assert f"waiting for another sync of {data_dir / 'nfl'} to finish (pid and start: {os.getpid()} " in said + err
 

@@ -40,8 +40,10 @@ def test_two_workers_one_folder_temp_elsewhere(data_dir, workers, analysis_mix, 
     assert stat.S_IMODE((data_dir / "broker").stat().st_mode) == 0o700
     wait_for(lambda: count_final(env, ids) == len(ids), 180, "every task to finish")
     found = metas(env, ids)
-    assert all(found[i]["status"] == "SUCCESS" and found[i]["result"] == expected_for(analysis_mix, k)
-               for i, k in zip(ids, kwargs_list, strict=True))
+    assert all(
+        found[i]["status"] == "SUCCESS" and found[i]["result"] == expected_for(analysis_mix, k)
+        for i, k in zip(ids, kwargs_list, strict=True)
+    )
     for worker in (first, second):
         assert "not a kombu message" not in worker.text() and worker.proc.poll() is None
     assert "succeeded" in first.text() and "succeeded" in second.text()  # both took a share

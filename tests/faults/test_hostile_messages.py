@@ -29,9 +29,22 @@ class CreatesFile:
 
 
 def celery_headers(task: str, task_id: str) -> dict:
-    return {"lang": "py", "task": task, "id": task_id, "root_id": task_id, "parent_id": None, "group": None,
-            "retries": 0, "eta": None, "expires": None, "timelimit": [None, None], "argsrepr": "()",
-            "kwargsrepr": "{}", "origin": "attacker", "ignore_result": False}
+    return {
+        "lang": "py",
+        "task": task,
+        "id": task_id,
+        "root_id": task_id,
+        "parent_id": None,
+        "group": None,
+        "retries": 0,
+        "eta": None,
+        "expires": None,
+        "timelimit": [None, None],
+        "argsrepr": "()",
+        "kwargsrepr": "{}",
+        "origin": "attacker",
+        "ignore_result": False,
+    }
 
 
 def test_hostile_messages_run_nothing_and_the_worker_goes_on(data_dir, server, workers, tmp_path):
@@ -44,22 +57,52 @@ def test_hostile_messages_run_nothing_and_the_worker_goes_on(data_dir, server, w
     with Connection(server.url) as conn:
         producer = Producer(conn.channel(), exchange=Exchange("matchups", type="direct"), routing_key="matchups")
         # A pickle body for a real task name: the worker accepts JSON only.
-        producer.publish(pickle.dumps(((), {"player": CreatesFile(marker)}, {})), routing_key="matchups",
-                         content_type="application/x-python-serialize", content_encoding="binary",
-                         headers=celery_headers("fgrid.analyze_player", pickle_id))
+        producer.publish(
+            pickle.dumps(((), {"player": CreatesFile(marker)}, {})),
+            routing_key="matchups",
+            content_type="application/x-python-serialize",
+            content_encoding="binary",
+            headers=celery_headers("fgrid.analyze_player", pickle_id),
+        )
         # JSON for a task that does not exist.
-        producer.publish(json.dumps([[], {}, {}]), routing_key="matchups", content_type="application/json",
-                         content_encoding="utf-8", headers=celery_headers("fgrid.does_not_exist", unknown_id))
+        producer.publish(
+            json.dumps([[], {}, {}]),
+            routing_key="matchups",
+            content_type="application/json",
+            content_encoding="utf-8",
+            headers=celery_headers("fgrid.does_not_exist", unknown_id),
+        )
         # Valid content type, body that is not JSON.
-        producer.publish(b"{not json", routing_key="matchups", content_type="application/json",
-                         content_encoding="utf-8", headers=celery_headers("fgrid.analyze_player", bad_json_id))
+        producer.publish(
+            b"{not json",
+            routing_key="matchups",
+            content_type="application/json",
+            content_encoding="utf-8",
+            headers=celery_headers("fgrid.analyze_player", bad_json_id),
+        )
     # And bytes that are not even a kombu envelope.
     server.client().lpush("matchups", b"\x80\x04garbage")
 
     wait_for(lambda: server.client().llen("matchups") == 0, 30, "the worker to take every message")
     # The next real task succeeds on the same worker.
-    result = run_fgrid(["analyze-player", LAMB, "--opponent", "SF", "--season", "2023", "--week", "5", "--wait",
-                        "--json", "--timeout", "60"], env, timeout=90)
+    result = run_fgrid(
+        [
+            "analyze-player",
+            LAMB,
+            "--opponent",
+            "SF",
+            "--season",
+            "2023",
+            "--week",
+            "5",
+            "--wait",
+            "--json",
+            "--timeout",
+            "60",
+        ],
+        env,
+        timeout=90,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "SUCCESS"
     assert worker.proc.poll() is None
@@ -87,8 +130,24 @@ def test_embedded_broker_survives_garbage_and_empty_message_files(data_dir, work
     (queue / "1_00000000-0000-0000-0000-000000000001.matchups.msg").write_bytes(b"\x80\x04garbage")
     (queue / "2_00000000-0000-0000-0000-000000000002.matchups.msg").write_bytes(b"")
     wait_for(lambda: not list(queue.glob("*.msg")), 30, "the worker to take both files")
-    result = run_fgrid(["analyze-player", LAMB, "--opponent", "SF", "--season", "2023", "--week", "5", "--wait",
-                        "--json", "--timeout", "60"], env, timeout=90)
+    result = run_fgrid(
+        [
+            "analyze-player",
+            LAMB,
+            "--opponent",
+            "SF",
+            "--season",
+            "2023",
+            "--week",
+            "5",
+            "--wait",
+            "--json",
+            "--timeout",
+            "60",
+        ],
+        env,
+        timeout=90,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "SUCCESS"
     assert worker.proc.poll() is None

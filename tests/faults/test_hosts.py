@@ -23,8 +23,9 @@ RECOVERY_BOUND = 45
 HOSTS = {"hostA": ("matchups,analysis", "2"), "hostB": ("matchups", "2"), "hostC": ("matchups,ai", "1")}
 
 
-def test_three_hosts_share_the_work_and_one_killed_host_loses_nothing(data_dir, tmp_path, server, workers,
-                                                                      analysis_mix):
+def test_three_hosts_share_the_work_and_one_killed_host_loses_nothing(
+    data_dir, tmp_path, server, workers, analysis_mix
+):
     envs, started = {}, {}
     for host, (queues, concurrency) in HOSTS.items():
         folder = tmp_path / f"{host}-data"  # each host's own copy of the data, as on its own disk
@@ -43,8 +44,16 @@ def test_three_hosts_share_the_work_and_one_killed_host_loses_nothing(data_dir, 
     first: list[str] = []
     feeder = threading.Thread(target=lambda: first.extend(submit_many(client, config.TASK_ANALYZE, kwargs[:400])))
     feeder.start()
-    wait_for(lambda: sum(1 for m in metas(client, list(first) or ["-"]).values()
-                         if str(m.get("worker", "")).startswith("hostB@")) >= 20, 60, "hostB at work")
+    wait_for(
+        lambda: (
+            sum(
+                1 for m in metas(client, list(first) or ["-"]).values() if str(m.get("worker", "")).startswith("hostB@")
+            )
+            >= 20
+        ),
+        60,
+        "hostB at work",
+    )
     started["hostB"].kill()  # the whole process group of one host, mid-batch
     killed = time.monotonic()
     feeder.join(60)
@@ -75,12 +84,20 @@ def test_three_hosts_share_the_work_and_one_killed_host_loses_nothing(data_dir, 
             if "fgrid recovery: restored" in line:
                 named += re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", line)
     assert len(named) == len(set(named)), "a task was recovered twice"
-    report("three hosts, one killed", tasks=len(ids), by_host=by_host, submitted_before_kill=done_at_kill,
-           recovered=len(named), requeued=sum(requeued.values()), all_done_after_kill_s=round(after, 1))
+    report(
+        "three hosts, one killed",
+        tasks=len(ids),
+        by_host=by_host,
+        submitted_before_kill=done_at_kill,
+        recovered=len(named),
+        requeued=sum(requeued.values()),
+        all_done_after_kill_s=round(after, 1),
+    )
 
 
-def test_a_host_with_older_data_refuses_work_checked_against_newer_data(data_dir, tmp_path, server, workers,
-                                                                        shared_nfl):
+def test_a_host_with_older_data_refuses_work_checked_against_newer_data(
+    data_dir, tmp_path, server, workers, shared_nfl
+):
     from tests.support.processes import base_env, run_fgrid
 
     stale = tmp_path / "stale-host-data"  # a host whose last sync stopped at 2022
@@ -88,8 +105,11 @@ def test_a_host_with_older_data_refuses_work_checked_against_newer_data(data_dir
     assert synced.returncode == 0, synced.stderr
     workers(redis_env(stale, server), "-Q", "matchups", "-c", "1", name="stale")
     client = redis_env(data_dir, server)  # the submitter's data runs through 2023
-    result = run_fgrid(["analyze-player", "CeeDee Lamb", "--season", "2023", "--week", "5", "--wait", "--json",
-                        "--timeout", "60"], client, timeout=90)
+    result = run_fgrid(
+        ["analyze-player", "CeeDee Lamb", "--season", "2023", "--week", "5", "--wait", "--json", "--timeout", "60"],
+        client,
+        timeout=90,
+    )
     doc = json.loads(result.stdout)
     assert doc["status"] == "FAILURE", doc
     assert "older than the data this request was checked against" in doc["result"]

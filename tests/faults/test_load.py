@@ -35,15 +35,15 @@ KOMBU_PERMANENT = ("_kombu.binding",)
 
 def group_rss(pgid: int) -> dict[int, int]:
     """Resident memory (KiB) of each process in a process group."""
-    out = subprocess.run(["ps", "-o", "pid=,rss=", "-g", str(pgid)], capture_output=True, text=True,
-                         check=False).stdout
+    out = subprocess.run(["ps", "-o", "pid=,rss=", "-g", str(pgid)], capture_output=True, text=True, check=False).stdout
     return {int(pid): int(rss) for pid, rss in (line.split() for line in out.splitlines() if line.strip())}
 
 
 def test_five_thousand_analyses(data_dir, server, workers, analysis_mix):
     env = redis_env(data_dir, server)
-    worker = workers(env, "-c", "2", "--max-tasks-per-child", str(MAX_TASKS_PER_CHILD), "--loglevel", "warning",
-                     wait_ready=False)
+    worker = workers(
+        env, "-c", "2", "--max-tasks-per-child", str(MAX_TASKS_PER_CHILD), "--loglevel", "warning", wait_ready=False
+    )
     # --loglevel warning hides the " ready." line: wait for the worker's first heartbeat instead.
     redis = server.client()
     wait_for(lambda: list(redis.scan_iter("fgrid:worker:*")), 60, "the worker's heartbeat")
@@ -71,7 +71,7 @@ def test_five_thousand_analyses(data_dir, server, workers, analysis_mix):
 
     found = metas(env, ids)
     assert {m["status"] for m in found.values()} == {"SUCCESS"}
-    for task_id, kwargs in zip(ids, kwargs_list):
+    for task_id, kwargs in zip(ids, kwargs_list, strict=False):
         assert found[task_id]["result"] == expected_for(analysis_mix, kwargs), task_id
     # One result per task, and nothing else: the user's view has exactly these 5,000 ids.
     assert len(set(ids)) == TASKS
@@ -97,8 +97,16 @@ def test_five_thousand_analyses(data_dir, server, workers, analysis_mix):
     assert max(samples.values()) < MAX_RSS_KIB, samples
     # 5,000 tasks over 2 processes recycled every 1,000 tasks: at least 5 processes took turns.
     assert len(children) >= TASKS // MAX_TASKS_PER_CHILD, children
-    report("load", tasks=TASKS, submit_s=round(submitted, 1), all_done_s=round(elapsed, 1),
-           tasks_per_s=round(TASKS / elapsed), pool_processes=len(children),
-           max_child_rss_mb=round(max(children.values()) / 1024), main_rss_mb=round(main_rss / 1024),
-           keys=counts, permanent_kombu_keys=sorted(permanent))
+    report(
+        "load",
+        tasks=TASKS,
+        submit_s=round(submitted, 1),
+        all_done_s=round(elapsed, 1),
+        tasks_per_s=round(TASKS / elapsed),
+        pool_processes=len(children),
+        max_child_rss_mb=round(max(children.values()) / 1024),
+        main_rss_mb=round(main_rss / 1024),
+        keys=counts,
+        permanent_kombu_keys=sorted(permanent),
+    )
     assert Path(worker.log).exists()

@@ -87,11 +87,27 @@ def test_end_to_end_and_operations_on_rabbitmq(data_dir, amqp_url, rabbit_node, 
     types = queue_types(amqp_url, rabbit_node)
     assert {q: types.get(q) for q in config.QUEUES} == dict.fromkeys(config.QUEUES, "quorum")
 
-    done = run_json(["analyze-player", "CeeDee Lamb", "--opponent", "SF", "--season", "2023", "--week", "5",
-                     "--wait", "--json"], env)
+    done = run_json(
+        ["analyze-player", "CeeDee Lamb", "--opponent", "SF", "--season", "2023", "--week", "5", "--wait", "--json"],
+        env,
+    )
     assert done["status"] == "SUCCESS" and done["result"]["player"]["name"] == "CeeDee Lamb"
-    ranked = run_json(["compare", "CeeDee Lamb", "Tyreek Hill", "--opponents", "SF,NYG", "--season", "2023",
-                       "--week", "5", "--wait", "--json"], env)
+    ranked = run_json(
+        [
+            "compare",
+            "CeeDee Lamb",
+            "Tyreek Hill",
+            "--opponents",
+            "SF,NYG",
+            "--season",
+            "2023",
+            "--week",
+            "5",
+            "--wait",
+            "--json",
+        ],
+        env,
+    )
     assert ranked["status"] == "SUCCESS" and len(ranked["result"]["start"]) == 1
 
     rows = {row["queue"]: row for row in run_json(["queues", "--json"], env)["queues"]}
@@ -104,8 +120,16 @@ def test_end_to_end_and_operations_on_rabbitmq(data_dir, amqp_url, rabbit_node, 
 
     # `fgrid top` draws the queues and the worker, and q quits.
     pexpect = pytest.importorskip("pexpect")
-    child = pexpect.spawn(sys.executable, ["-m", "fgrid", "top", "--interval", "0.5"], env=env, cwd=str(REPO),
-                          dimensions=(50, 160), encoding="utf-8", codec_errors="replace", timeout=20)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "fgrid", "top", "--interval", "0.5"],
+        env=env,
+        cwd=str(REPO),
+        dimensions=(50, 160),
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=20,
+    )
     try:
         for name in config.QUEUES:
             child.expect(name)
@@ -119,9 +143,14 @@ def test_end_to_end_and_operations_on_rabbitmq(data_dir, amqp_url, rabbit_node, 
     # Flower sees the worker and a finished task.
     port = free_port()
     with open(tmp_path / "flower.log", "wb") as log:
-        flower = subprocess.Popen([sys.executable, "-m", "celery", "-A", "fgrid", "flower", f"--port={port}",
-                                   "--address=127.0.0.1"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        flower = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "fgrid", "flower", f"--port={port}", "--address=127.0.0.1"],
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         import httpx
 
@@ -133,8 +162,9 @@ def test_end_to_end_and_operations_on_rabbitmq(data_dir, amqp_url, rabbit_node, 
 
         wait_for(lambda: any(n.startswith("rmq@") for n in flower_workers()), 30, "Flower's worker list")
         wait_for(lambda: "enabled by remote" in worker.text(), 30, "Flower turning the worker's events on")
-        task_id = run_json(["analyze-player", "CeeDee Lamb", "--opponent", "LAC", "--season", "2023", "--week",
-                            "6", "--json"], env)["task_id"]
+        task_id = run_json(
+            ["analyze-player", "CeeDee Lamb", "--opponent", "LAC", "--season", "2023", "--week", "6", "--json"], env
+        )["task_id"]
 
         def flower_state() -> str | None:
             try:
@@ -199,24 +229,38 @@ def test_hostile_messages_are_dropped_and_the_worker_goes_on(data_dir, amqp_url,
         (json.dumps([[], {}, {}]).encode(), "application/json", {"task": 42, "id": "hostile-2"}),
         (json.dumps([[], {}, {}]).encode(), "application/json", {"task": "not.an.fgrid.task", "id": "hostile-3"}),
         (json.dumps({"args": 1}).encode(), "application/json", {**good_headers, "id": "hostile-4"}),
-        (json.dumps([[], {"player": "x" * 10_000}, {}]).encode(), "application/json",
-         {**good_headers, "id": "hostile-5", "retries": "many", "timelimit": "soon"}),
+        (
+            json.dumps([[], {"player": "x" * 10_000}, {}]).encode(),
+            "application/json",
+            {**good_headers, "id": "hostile-5", "retries": "many", "timelimit": "soon"},
+        ),
     ]
     with Connection(amqp_url) as conn:
         producer = conn.Producer()
         for body, content_type, headers in hostile:
-            producer.publish(body, exchange=Exchange("matchups", type="direct"), routing_key="matchups",
-                             content_type=content_type, content_encoding="utf-8", headers=headers,
-                             declare=[], delivery_mode=2)
-    done = run_json(["analyze-player", "CeeDee Lamb", "--opponent", "SF", "--season", "2023", "--week", "5",
-                     "--wait", "--json"], env, timeout=60)
+            producer.publish(
+                body,
+                exchange=Exchange("matchups", type="direct"),
+                routing_key="matchups",
+                content_type=content_type,
+                content_encoding="utf-8",
+                headers=headers,
+                declare=[],
+                delivery_mode=2,
+            )
+    done = run_json(
+        ["analyze-player", "CeeDee Lamb", "--opponent", "SF", "--season", "2023", "--week", "5", "--wait", "--json"],
+        env,
+        timeout=60,
+    )
     assert done["status"] == "SUCCESS"
     assert worker.proc.poll() is None
     wait_for(lambda: run_json(["queues", "--json"], env)["queues"][0]["waiting"] == 0, 10, "an empty queue")
 
 
-def test_broker_restart_keeps_waiting_messages_and_a_down_broker_exits_3(data_dir, rabbit_server, redis_server,
-                                                                           workers, analysis_mix):
+def test_broker_restart_keeps_waiting_messages_and_a_down_broker_exits_3(
+    data_dir, rabbit_server, redis_server, workers, analysis_mix
+):
     env = amqp_env(data_dir, rabbit_server.url, redis_server)
     # A worker declares the queues, then goes: the messages wait in the broker through its restart.
     workers(env, "-c", "1", name="declare").stop()
@@ -244,5 +288,9 @@ def test_broker_restart_keeps_waiting_messages_and_a_down_broker_exits_3(data_di
     wait_for(lambda: count_final(env, ids) == len(ids), 90, "every waiting analysis done after the restart")
     found = metas(env, ids)
     assert all(found[i]["result"] == expected_for(analysis_mix, kw) for i, kw in zip(ids, kwargs, strict=True))
-    report("rabbitmq restart", waiting=len(ids), down_exit_s=round(took, 2),
-           all_done_after_restart_s=round(time.monotonic() - back, 1))
+    report(
+        "rabbitmq restart",
+        waiting=len(ids),
+        down_exit_s=round(took, 2),
+        all_done_after_restart_s=round(time.monotonic() - back, 1),
+    )

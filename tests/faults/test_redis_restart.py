@@ -28,7 +28,7 @@ ANALYZE = ["analyze-player", "CeeDee Lamb", "--opponent", "SF", "--season", "202
 def test_idle_worker_reconnects_after_restart(data_dir, aof_redis, workers):
     env = redis_env(data_dir, aof_redis)
     w1 = workers(env, "-c", "1")
-    first = json.loads(run_fgrid(ANALYZE + ["--wait", "--json", "--timeout", "30"], env).stdout)
+    first = json.loads(run_fgrid([*ANALYZE, "--wait", "--json", "--timeout", "30"], env).stdout)
     assert first["status"] == "SUCCESS"
 
     aof_redis.stop()
@@ -36,7 +36,7 @@ def test_idle_worker_reconnects_after_restart(data_dir, aof_redis, workers):
     aof_redis.start()
     restarted = time.monotonic()
     # A command right after the restart is queued, and the worker comes back for it by itself.
-    result = run_fgrid(ANALYZE + ["--wait", "--json", "--timeout", "90"], env, timeout=120)
+    result = run_fgrid([*ANALYZE, "--wait", "--json", "--timeout", "90"], env, timeout=120)
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["status"] == "SUCCESS" and doc["result"] == first["result"]
@@ -63,7 +63,7 @@ def test_waiting_and_running_tasks_survive_a_restart(data_dir, aof_redis, worker
     wait_for(lambda: count_final(env, ids) == n, 90, "every task after the restart", interval=0.5)
     found = metas(env, ids)
     assert {m["status"] for m in found.values()} == {"SUCCESS"}
-    for task_id, kwargs in zip(ids, kwargs_list):
+    for task_id, kwargs in zip(ids, kwargs_list, strict=False):
         assert found[task_id]["result"] == expected_for(analysis_mix, kwargs)
     doc = json.loads(run_fgrid(["status", ids[-1], "--json"], env).stdout)
     assert doc["status"] == "SUCCESS"
@@ -71,8 +71,13 @@ def test_waiting_and_running_tasks_survive_a_restart(data_dir, aof_redis, worker
     assert client.llen("matchups") == 0
     # A task that finished while the broker was away could not be acknowledged; recovery drops its entry.
     wait_for(lambda: client.hlen("unacked") == 0, 60, "unacknowledged entries of finished tasks to be dropped")
-    report("redis restart with tasks waiting", tasks=n, waiting_after_restart=waiting, down_s=round(back - down_at, 1),
-           all_done_after_restart_s=round(time.monotonic() - back, 1))
+    report(
+        "redis restart with tasks waiting",
+        tasks=n,
+        waiting_after_restart=waiting,
+        down_s=round(back - down_at, 1),
+        all_done_after_restart_s=round(time.monotonic() - back, 1),
+    )
 
 
 def test_an_id_lost_with_a_redis_restart_says_so(data_dir, server):

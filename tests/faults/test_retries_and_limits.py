@@ -73,7 +73,7 @@ def env(data_dir, server):
 def baseline(env, workers) -> dict:
     """A worker, and the analysis it gives on intact data."""
     worker = workers(env, "-c", "1")
-    doc = run_json(ANALYZE + ["--wait", "--json", "--timeout", "60"], env)
+    doc = run_json([*ANALYZE, "--wait", "--json", "--timeout", "60"], env)
     assert doc["status"] == "SUCCESS"
     return {"worker": worker, "result": doc["result"]}
 
@@ -140,7 +140,7 @@ def test_soft_time_limit_fails_the_task_and_the_worker_goes_on(env, data_dir, ba
     assert "time limit" in doc["result"].lower(), doc
     assert "\n" not in doc["result"]
     # The worker goes on, with the correct result (nothing half-built was kept from the interrupted task).
-    after = run_json(ANALYZE + ["--wait", "--json", "--timeout", "60"], env)
+    after = run_json([*ANALYZE, "--wait", "--json", "--timeout", "60"], env)
     assert after["status"] == "SUCCESS" and after["result"] == baseline["result"]
     assert baseline["worker"].proc.poll() is None
     report("soft time limit exceeded", reason=doc["result"])

@@ -18,8 +18,16 @@ pytestmark = [pytest.mark.faults, pytest.mark.slow]  # slow: started first in a 
 PASSWORD = "s3cret-Pa55word-4417"
 WRONG = "wr0ng-Pa55word-9902"
 ANALYZE = ["analyze-player", LAMB, "--opponent", "SF", "--season", "2023", "--week", "5"]
-READ_COMMANDS = [["config"], ["config", "--json"], ["tasks"], ["tasks", "--json"], ["queues"], ["workers"],
-                 ["doctor"], ["status", "3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21"]]
+READ_COMMANDS = [
+    ["config"],
+    ["config", "--json"],
+    ["tasks"],
+    ["tasks", "--json"],
+    ["queues"],
+    ["workers"],
+    ["doctor"],
+    ["status", "3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21"],
+]
 
 
 def url(port: int, password: str, scheme: str = "redis") -> str:
@@ -37,7 +45,7 @@ def variants(port: int, password: str) -> dict[str, dict[str, str]]:
 
 def assert_clean(text: str, *secrets: str) -> None:
     for secret in secrets:
-        assert secret not in text, f"secret leaked: ...{text[max(0, text.find(secret) - 200):][:400]}"
+        assert secret not in text, f"secret leaked: ...{text[max(0, text.find(secret) - 200) :][:400]}"
 
 
 @pytest.fixture
@@ -52,7 +60,7 @@ def test_password_never_shown_with_the_right_password(data_dir, locked_redis, wo
         env = base_env(data_dir, **extra)
         if name == "REDIS_URL":
             worker = workers(env, "-c", "1")
-            done = run_fgrid(ANALYZE + ["--wait", "--json", "--timeout", "60"], env, timeout=90)
+            done = run_fgrid([*ANALYZE, "--wait", "--json", "--timeout", "60"], env, timeout=90)
             assert done.returncode == 0, done.stderr
             assert json.loads(done.stdout)["status"] == "SUCCESS"
             assert_clean(done.stdout + done.stderr, PASSWORD)
@@ -129,6 +137,9 @@ def test_a_password_with_a_space_is_masked_and_one_with_unencoded_specials_is_a_
 
 def test_a_url_without_a_scheme_or_with_a_bad_port_is_malformed_exit_2(tmp_path):
     for bad, said in (("redis//localhost", "has no scheme"), ("redis://localhost:port/0", "is not a number")):
-        result = run_fgrid(["status", "3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21"],
-                           {**base_env(tmp_path), "CELERY_BROKER_URL": bad}, timeout=60)
+        result = run_fgrid(
+            ["status", "3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21"],
+            {**base_env(tmp_path), "CELERY_BROKER_URL": bad},
+            timeout=60,
+        )
         assert result.returncode == 2 and said in result.stderr and "CELERY_BROKER_URL" in result.stderr

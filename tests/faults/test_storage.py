@@ -20,8 +20,9 @@ ANALYZE = ["analyze-player", LAMB, "--opponent", "SF", "--season", "2023", "--we
 
 
 def mount(target: Path, *options: str) -> None:
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(target)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(target)], capture_output=True, text=True
+    )
     if result.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()})")
 
@@ -64,8 +65,10 @@ def test_a_full_disk_is_one_line_exit_4_and_leaves_no_ghost(small_disk):
     sync = run_fgrid(["data", "sync", "--from", os.environ.get("FGRID_SHARED_DATA", "../shared/data/nfl")], env)
     assert sync.returncode == 4 and "no space left on the device" in sync.stderr, sync.stderr
     filler.unlink()  # space again: nothing was left half-done
-    assert json.loads(run_fgrid(["tasks", "--json"], env).stdout) == {"tasks": []} or \
-        json.loads(run_fgrid(["tasks", "--json"], env).stdout).get("tasks") == []
+    assert (
+        json.loads(run_fgrid(["tasks", "--json"], env).stdout) == {"tasks": []}
+        or json.loads(run_fgrid(["tasks", "--json"], env).stdout).get("tasks") == []
+    )
     assert not list((data / "nfl" / "versions").glob("*.tmp"))
     assert run_fgrid(["data", "info"], env).returncode == 0  # the previous version is still the current one
     queued = run_fgrid([*ANALYZE, "--json"], env)

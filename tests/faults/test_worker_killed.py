@@ -58,7 +58,7 @@ def check_all_correct(env: dict, ids: list[str], kwargs_list: list[dict], analys
     for meta in found.values():
         states[meta["status"]] = states.get(meta["status"], 0) + 1
     assert states == {"SUCCESS": len(ids)}, states
-    for task_id, kwargs in zip(ids, kwargs_list):
+    for task_id, kwargs in zip(ids, kwargs_list, strict=False):
         assert found[task_id]["result"] == expected_for(analysis_mix, kwargs), task_id
 
 
@@ -98,10 +98,18 @@ def test_sigkill_mid_batch_loses_nothing(data_dir, server, workers, analysis_mix
     wait_for(lambda: redis.hlen("unacked") == 0, 40, "nothing left unacknowledged")
     restored, requeued = recovered_counts(w2.text())
     twice = len(succeeded_ids(w1.text(), w2.text())) - len(set(succeeded_ids(w1.text(), w2.text())))
-    report("sigkill mid-batch (redis)", tasks=BATCH, submit_s=round(submitted, 1), **before_kill,
-           unfinished_on_killed=len(unfinished), restored=restored, requeued_lost=requeued, ran_twice=twice,
-           new_worker_ready_s=round(ready, 1),
-           all_done_after_kill_s=round(all_done, 1))
+    report(
+        "sigkill mid-batch (redis)",
+        tasks=BATCH,
+        submit_s=round(submitted, 1),
+        **before_kill,
+        unfinished_on_killed=len(unfinished),
+        restored=restored,
+        requeued_lost=requeued,
+        ran_twice=twice,
+        new_worker_ready_s=round(ready, 1),
+        all_done_after_kill_s=round(all_done, 1),
+    )
     assert unfinished <= recovered_ids(w2.text()), "recovery should have put back what the killed worker held"
     assert all_done - ready < 60
     # The status a user reads is the one result.
@@ -152,8 +160,12 @@ def test_embedded_broker_sigkill_loses_nothing(data_dir, workers, analysis_mix):
     # Kill once a third of the batch is done, while the worker holds a message it has taken (received, not
     # finished), as a kill at random mostly does. Both read from one look at the worker's log: reading the result
     # files takes long enough on a busy machine for the worker to finish the batch in between.
-    wait_for(lambda: (log := w1.text()) and len(set(succeeded_ids(log))) >= n // 3 and holding(log), 120,
-             "a third of the batch done and the worker holding a message", interval=0.005)
+    wait_for(
+        lambda: (log := w1.text()) and len(set(succeeded_ids(log))) >= n // 3 and holding(log),
+        120,
+        "a third of the batch done and the worker holding a message",
+        interval=0.005,
+    )
     w1.kill()
     killed_at = time.monotonic()
     lost = unfinished_on(w1, env, ids)  # taken by the killed worker: gone from the folder, in its memory only
@@ -162,8 +174,13 @@ def test_embedded_broker_sigkill_loses_nothing(data_dir, workers, analysis_mix):
     all_done = time.monotonic() - killed_at
     check_all_correct(env, ids, kwargs_list, analysis_mix)
     _, requeued = recovered_counts(w2.text())
-    report("sigkill mid-batch (embedded)", tasks=n, lost_with_the_worker=len(lost), requeued_lost=requeued,
-           all_done_after_kill_s=round(all_done, 1))
+    report(
+        "sigkill mid-batch (embedded)",
+        tasks=n,
+        lost_with_the_worker=len(lost),
+        requeued_lost=requeued,
+        all_done_after_kill_s=round(all_done, 1),
+    )
     assert lost <= recovered_ids(w2.text())
     assert not list((data_dir / "broker" / "queue").glob("*.msg"))
 
@@ -202,14 +219,26 @@ def test_warm_shutdown_finishes_running_tasks_and_gives_back_the_rest(data_dir, 
     # What the stopped worker took either finished there or went back to the queue untouched: at most what two
     # processes hold with a prefetch of one.
     assert done <= received and len(received - done) <= 4
-    assert not received - done - set(re.findall(rb'"id": "([0-9a-f-]{36})"'.decode(), " ".join(
-        r.decode() for r in redis.lrange("matchups", 0, -1))))
+    assert (
+        not received
+        - done
+        - set(
+            re.findall(
+                rb'"id": "([0-9a-f-]{36})"'.decode(), " ".join(r.decode() for r in redis.lrange("matchups", 0, -1))
+            )
+        )
+    )
     workers(env, "-c", "2")
     wait_for(lambda: count_final(env, ids) == len(ids), 60, "the rest of the batch")
     check_all_correct(env, ids, kwargs_list, analysis_mix)
     wait_for(lambda: redis.hlen("unacked") == 0, 40, "nothing left unacknowledged")
-    report("warm shutdown", tasks=len(ids), done_by_first_worker=len(done), received_by_first=len(received),
-           shutdown_s=round(shutdown_s, 1))
+    report(
+        "warm shutdown",
+        tasks=len(ids),
+        done_by_first_worker=len(done),
+        received_by_first=len(received),
+        shutdown_s=round(shutdown_s, 1),
+    )
 
 
 def test_sigkill_during_comparisons_loses_none(data_dir, server, workers, analysis_mix):
@@ -221,7 +250,7 @@ def test_sigkill_during_comparisons_loses_none(data_dir, server, workers, analys
     env = redis_env(data_dir, server)
     w1 = workers(env, "-c", "2")
     keys = mix_kwargs(analysis_mix, 300)
-    requests = [keys[i:i + 3] for i in range(0, 300, 3)]
+    requests = [keys[i : i + 3] for i in range(0, 300, 3)]
     ids = submit_many(env, "fgrid.compare_players", [{"requests": r, "slots": 1} for r in requests])
     wait_for(lambda: count_final(env, ids) >= 30, 120, "some comparisons done", interval=0.05)
     redis = server.client()
@@ -232,16 +261,23 @@ def test_sigkill_during_comparisons_loses_none(data_dir, server, workers, analys
     wait_for(lambda: count_final(env, ids) == len(ids), 90, "every comparison", interval=0.5)
     found = metas(env, ids)
     assert {m["status"] for m in found.values()} == {"SUCCESS"}
-    for task_id, reqs in zip(ids, requests):
+    for task_id, reqs in zip(ids, requests, strict=False):
         expected = json.loads(json.dumps(compare.rank([expected_for(analysis_mix, r) for r in reqs], slots=1)))
         assert found[task_id]["result"] == expected, task_id
     restored, requeued = recovered_counts(w2.text())
-    report("sigkill during comparisons", comparisons=len(ids), parts=300, restored=restored, requeued_lost=requeued,
-           all_done_after_kill_s=round(time.monotonic() - killed_at, 1))
+    report(
+        "sigkill during comparisons",
+        comparisons=len(ids),
+        parts=300,
+        restored=restored,
+        requeued_lost=requeued,
+        all_done_after_kill_s=round(time.monotonic() - killed_at, 1),
+    )
 
 
 def test_a_chord_part_stored_by_a_worker_killed_before_counting_it_still_completes_the_chord(
-        data_dir, server, workers, analysis_mix):
+    data_dir, server, workers, analysis_mix
+):
     """The narrowest kill of a comparison: a part's worker stored its result and died before counting it in the
     chord. Recovery counts it (Celery's Redis chord counts a part and publishes the callback once, whoever calls),
     and the ranking runs under the comparison's id."""
@@ -268,8 +304,17 @@ def test_a_chord_part_stored_by_a_worker_killed_before_counting_it_still_complet
     redis.delete("matchups")  # taken by a worker ...
     for index, (part_id, kw) in enumerate(zip(part_ids, requests, strict=True)):
         # ... which ran both, stored their results and was killed before counting them in the chord.
-        request = Context(id=part_id, group=group, group_index=index, task=config.TASK_ANALYZE, args=[],
-                          kwargs=kw, hostname="dead@host", retries=0, delivery_info={"routing_key": "matchups"})
+        request = Context(
+            id=part_id,
+            group=group,
+            group_index=index,
+            task=config.TASK_ANALYZE,
+            args=[],
+            kwargs=kw,
+            hostname="dead@host",
+            retries=0,
+            delivery_info={"routing_key": "matchups"},
+        )
         app.backend.store_result(part_id, expected_for(analysis_mix, kw), "SUCCESS", request=request)
     assert redis.llen("analysis") == 0  # the ranking is never published: the chord waits for good
 
@@ -301,7 +346,7 @@ def test_embedded_sigkill_during_comparisons_loses_none(data_dir, workers, analy
     env = base_env(data_dir)
     w1 = workers(env, "-c", "2")
     keys = mix_kwargs(analysis_mix, 60)
-    requests = [keys[i:i + 3] for i in range(0, 60, 3)]
+    requests = [keys[i : i + 3] for i in range(0, 60, 3)]
     ids = submit_many(env, "fgrid.compare_players", [{"requests": r, "slots": 1} for r in requests])
     wait_for(lambda: "celery.chord_unlock" in w1.text(), 60, "a chord waiting to be unlocked", interval=0.05)
     w1.kill()
@@ -316,8 +361,12 @@ def test_embedded_sigkill_during_comparisons_loses_none(data_dir, workers, analy
         assert found[task_id]["result"] == expected, task_id
     listed = json.loads(run_fgrid(["tasks", "--json", "--limit", "500"], env).stdout)["tasks"]
     assert {row["name"] for row in listed} <= {"fgrid.compare_players", "fgrid.analyze_player", "fgrid.rank_comparison"}
-    report("sigkill during comparisons (embedded)", comparisons=len(ids),
-           all_done_after_kill_s=round(time.monotonic() - killed_at, 1), recovered=len(recovered_ids(w2.text())))
+    report(
+        "sigkill during comparisons (embedded)",
+        comparisons=len(ids),
+        all_done_after_kill_s=round(time.monotonic() - killed_at, 1),
+        recovered=len(recovered_ids(w2.text())),
+    )
 
 
 def test_a_comparison_killed_before_publishing_its_parts_is_published_again(data_dir, server, workers, analysis_mix):
@@ -326,7 +375,7 @@ def test_a_comparison_killed_before_publishing_its_parts_is_published_again(data
     from fgrid import config
     from fgrid.analysis import compare
     from fgrid.broker import queues
-    from fgrid.recovery import chords, sweep
+    from fgrid.recovery import sweep
 
     env = redis_env(data_dir, server)
     app = app_of(env)
@@ -334,8 +383,9 @@ def test_a_comparison_killed_before_publishing_its_parts_is_published_again(data
     (task_id,) = submit_many(env, config.TASK_COMPARE, [{"requests": requests, "slots": 1}])
     redis = server.client()
     redis.delete("analysis")  # taken by a worker, which stored PROGRESS and was killed before publishing the parts
-    app.backend.store_result(task_id, {"done": 0, "total": 3, "children": ["never-1", "never-2", "never-3"]},
-                             "PROGRESS")
+    app.backend.store_result(
+        task_id, {"done": 0, "total": 3, "children": ["never-1", "never-2", "never-3"]}, "PROGRESS"
+    )
     broker, conn = queues.view(app, heartbeat_ttl=sweep.WORKER_TTL, lock_ttl=sweep.LOCK_TTL)
     try:
         suspects: dict[str, float] = {}

@@ -24,8 +24,12 @@ KWARGS = {"player": "00-0033040", "opponent": "SF", "location": None, "season": 
 class FakeQueues:
     """A broker view whose messages and live workers the test sets; it records what the pass did to it."""
 
-    def __init__(self, queued: Iterable[str] = (), unacked: dict[str, tuple[str, float]] | None = None,
-                 live: dict[str, set[str]] | None = None):
+    def __init__(
+        self,
+        queued: Iterable[str] = (),
+        unacked: dict[str, tuple[str, float]] | None = None,
+        live: dict[str, set[str]] | None = None,
+    ):
         self.queued, self.unacked, self.live = set(queued), dict(unacked or {}), dict(live or {})
         self.restored: list[str] = []
         self.dropped: list[str] = []
@@ -118,8 +122,10 @@ def test_unacked_entries_of_dead_workers_are_restored_finished_ones_dropped(app)
     app.backend.store_result(finished, {"ok": True}, "SUCCESS")
     now = time.time() + sweep.SUBMIT_GRACE + 1
     old = now - sweep.UNACKED_GRACE - 1
-    view = FakeQueues(unacked={"t1": (running, old), "t2": (finished, old), "t3": (young, now), "t4": (held, old)},
-                      live={"w1@host": {held}})
+    view = FakeQueues(
+        unacked={"t1": (running, old), "t2": (finished, old), "t3": (young, now), "t4": (held, old)},
+        live={"w1@host": {held}},
+    )
     report = sweep.run_pass(app, view, {}, now=now)
     assert view.restored == ["t1"] and report.restored == [running]
     assert view.dropped == ["t2"] and report.dropped == [finished]
@@ -129,8 +135,7 @@ def test_unacked_entries_of_dead_workers_are_restored_finished_ones_dropped(app)
 def test_a_task_lost_too_often_fails_instead_of_looping(app):
     task_id = submitted(app)
     record = TaskLedger(app).lookup(task_id)
-    TaskLedger(app).record(task_id, {**{k: v for k, v in record.items() if k != "id"},
-                                     "requeued": sweep.MAX_REQUEUES})
+    TaskLedger(app).record(task_id, {**{k: v for k, v in record.items() if k != "id"}, "requeued": sweep.MAX_REQUEUES})
     later = time.time() + sweep.SUBMIT_GRACE + 1
     suspects: dict[str, float] = {}
     sweep.run_pass(app, FakeQueues(), suspects, now=later)

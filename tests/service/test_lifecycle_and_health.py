@@ -30,8 +30,14 @@ def test_submit_records_then_queues_and_status_says_pending(settings):
 
     record = TaskLedger(get_app(settings)).lookup(task_id)
     assert record["kwargs"] == kwargs and record["queue"] == config.QUEUE_MATCHUPS
-    assert lifecycle.status(settings, task_id) == {"task_id": task_id, "status": "PENDING", "ready": False,
-                                                   "successful": False, "result": None, "progress": None}
+    assert lifecycle.status(settings, task_id) == {
+        "task_id": task_id,
+        "status": "PENDING",
+        "ready": False,
+        "successful": False,
+        "result": None,
+        "progress": None,
+    }
 
 
 def test_an_unknown_or_malformed_id_is_refused(settings):
@@ -63,8 +69,9 @@ def test_health_names_a_result_store_folder_that_cannot_be_written(tmp_path):
 
 def test_health_names_the_component_that_is_down_not_by_its_wording(tmp_path):
     down = "redis://:s3cret@127.0.0.1:1/0"  # nothing listens on port 1
-    broker_down = Settings.from_env({config.ENV_BROKER_URL: down,
-                                     config.ENV_RESULT_BACKEND: f"file://{tmp_path / 'results'}"}, data_dir=tmp_path)
+    broker_down = Settings.from_env(
+        {config.ENV_BROKER_URL: down, config.ENV_RESULT_BACKEND: f"file://{tmp_path / 'results'}"}, data_dir=tmp_path
+    )
     (tmp_path / "results").mkdir()
     report = health.health(broker_down)
     assert not report["broker"]["ok"] and report["result_store"]["ok"], report

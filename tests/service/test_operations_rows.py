@@ -10,8 +10,14 @@ from fgrid.service import monitor, operations
 
 
 def test_a_task_row_joins_the_record_and_the_meta():
-    record = {"id": "t1", "name": "fgrid.analyze_player", "queue": "matchups", "summary": "player=x",
-              "submitted_at": 100.0, "started_at": 101.0}
+    record = {
+        "id": "t1",
+        "name": "fgrid.analyze_player",
+        "queue": "matchups",
+        "summary": "player=x",
+        "submitted_at": 100.0,
+        "started_at": 101.0,
+    }
     meta = {"status": "SUCCESS", "date_done": "1970-01-01T00:01:43+00:00", "worker": "w1@h"}
     row = operations.task_row(record, meta, now=110.0)
     assert row["state"] == "SUCCESS" and row["worker"] == "w1@h" and row["queue"] == "matchups"
@@ -36,10 +42,12 @@ def test_an_unknown_state_filter_is_refused(bad):
 
 
 def test_dashboard_rates_and_latency():
-    rows = [{"state": "SUCCESS", "date_done": 95.0, "runtime": 0.5, "latency": 1.0},
-            {"state": "SUCCESS", "date_done": 99.0, "runtime": 1.5, "latency": 3.0},
-            {"state": "FAILURE", "date_done": 98.0, "runtime": None, "latency": 2.0},
-            {"state": "SUCCESS", "date_done": 10.0, "runtime": 9.0, "latency": 9.0}]  # outside the window
+    rows = [
+        {"state": "SUCCESS", "date_done": 95.0, "runtime": 0.5, "latency": 1.0},
+        {"state": "SUCCESS", "date_done": 99.0, "runtime": 1.5, "latency": 3.0},
+        {"state": "FAILURE", "date_done": 98.0, "runtime": None, "latency": 2.0},
+        {"state": "SUCCESS", "date_done": 10.0, "runtime": 9.0, "latency": 9.0},
+    ]  # outside the window
     stats = monitor.task_stats(rows, now=100.0, window=60)
     assert stats["succeeded_last_window"] == 2 and stats["failed_last_window"] == 1
     assert stats["median_runtime"] == 1.0 and stats["median_latency"] == 2.0
@@ -50,14 +58,20 @@ def test_dashboard_rates_and_latency():
 
 
 def test_queue_and_worker_rows_from_remote_control_replies():
-    stats = {"pool": {"implementation": "celery.concurrency.prefork:TaskPool", "max-concurrency": 2},
-             "total": {"fgrid.analyze_player": 7}, "pid": 42}
+    stats = {
+        "pool": {"implementation": "celery.concurrency.prefork:TaskPool", "max-concurrency": 2},
+        "total": {"fgrid.analyze_player": 7},
+        "pid": 42,
+    }
     active = [{"id": "t1", "name": "fgrid.analyze_player", "delivery_info": {"routing_key": "matchups"}}]
     worker = monitor.worker_row("w1@h", stats, active, [], [{"name": "matchups"}, {"name": "analysis"}])
     assert worker["pool"] == "prefork" and worker["concurrency"] == 2 and worker["processed"] == 7
     assert worker["queues"] == ["analysis", "matchups"] and worker["by_queue"] == {"matchups": 1}
-    depths = {"matchups": {"waiting": 3, "reserved": None}, "analysis": {"waiting": 0, "reserved": 1},
-              "ai": {"waiting": 0, "reserved": None}}
+    depths = {
+        "matchups": {"waiting": 3, "reserved": None},
+        "analysis": {"waiting": 0, "reserved": 1},
+        "ai": {"waiting": 0, "reserved": None},
+    }
     rows = {r["queue"]: r for r in monitor.queue_rows(depths, [worker])}
     assert rows["matchups"]["reserved"] == 1 and rows["matchups"]["workers"] == ["w1@h"]
     assert rows["analysis"]["reserved"] == 1 and rows["ai"]["consumers"] == 0

@@ -26,11 +26,14 @@ def queued_files(settings: Settings) -> list[Path]:
     return [p for p in settings.broker_dir.rglob("*") if p.is_file()] if settings.broker_dir.exists() else []
 
 
-@pytest.mark.parametrize("players", [
-    [LAMB, "Tyreek Hill", LAMB],  # the same name twice
-    [LAMB, "Tyreek Hill", LAMB_ID],  # a name and his gsis id
-    ["ceedee lamb ", LAMB],  # the same name, spelled differently
-])
+@pytest.mark.parametrize(
+    "players",
+    [
+        [LAMB, "Tyreek Hill", LAMB],  # the same name twice
+        [LAMB, "Tyreek Hill", LAMB_ID],  # a name and his gsis id
+        ["ceedee lamb ", LAMB],  # the same name, spelled differently
+    ],
+)
 def test_a_comparison_or_grades_of_the_same_player_twice_are_refused(settings: Settings, players: list[str]) -> None:
     # Grades (CLI and API) resolve through compare_request too.
     with pytest.raises(InputError) as refused:
@@ -69,11 +72,9 @@ def test_the_api_refuses_a_duplicate_with_400_and_queues_nothing(data_dir: Path,
     from fgrid.api import create_api
 
     http = TestClient(create_api(env=base_env(data_dir)))  # no lifespan: nothing warmed, nothing started
-    refused = http.post("/api/tasks/compare-players", json={"player_ids": [LAMB, LAMB_ID], "season": 2023,
-                                                            "week": 5})
+    refused = http.post("/api/tasks/compare-players", json={"player_ids": [LAMB, LAMB_ID], "season": 2023, "week": 5})
     assert refused.status_code == 400, refused.text
     assert refused.json()["detail"].startswith("CeeDee Lamb is named twice")
-    refused = http.post("/api/tasks/lineup", json={"player_ids": ["Josh Allen", LAMB, LAMB], "season": 2023,
-                                                   "week": 5})
+    refused = http.post("/api/tasks/lineup", json={"player_ids": ["Josh Allen", LAMB, LAMB], "season": 2023, "week": 5})
     assert refused.status_code == 400 and "CeeDee Lamb is on the roster twice" in refused.json()["detail"]
     assert not queued_files(settings)

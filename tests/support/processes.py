@@ -66,8 +66,9 @@ class Process:
         self.started, self.started_wall = time.perf_counter(), time.time()
         # The child writes to its own copy of the descriptor: this process keeps no file open.
         with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=self.cwd,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=self.cwd, start_new_session=True
+            )
         return self
 
     def text(self) -> str:
@@ -161,8 +162,17 @@ class ApiServer(Process):
 
         self.port = free_port()
         if use_uvicorn:
-            argv = [sys.executable, "-m", "uvicorn", "fgrid.api:app", "--host", "127.0.0.1", "--port", str(self.port),
-                    *args]
+            argv = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "fgrid.api:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *args,
+            ]
         else:
             argv = [*FGRID, "serve", "--host", "127.0.0.1", "--port", str(self.port), *args]
         super().__init__(argv, env, log)

@@ -80,14 +80,20 @@ class RabbitServer:
         return {
             **{k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))},
             "HOME": str(f),  # the node's own Erlang cookie, $HOME/.erlang.cookie
-            "RABBITMQ_NODENAME": self.node, "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
-            "RABBITMQ_NODE_PORT": str(self.port), "RABBITMQ_DIST_PORT": str(self.dist_port),
-            "RABBITMQ_MNESIA_BASE": str(f / "mnesia"), "RABBITMQ_LOG_BASE": str(f / "log"),
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(f / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(f / "log"),
             "RABBITMQ_CONFIG_FILE": str(f / "rabbitmq.conf"),
             "RABBITMQ_ADVANCED_CONFIG_FILE": str(f / "advanced.config"),
-            "RABBITMQ_CONF_ENV_FILE": str(f / "rabbitmq-env.conf"), "RABBITMQ_ENABLED_PLUGINS_FILE": str(f / "plugins"),
-            "RABBITMQ_PID_FILE": str(f / "rabbit.pid"), "RABBITMQ_PLUGINS_EXPAND_DIR": str(f / "plugins-expand"),
-            "ERL_EPMD_ADDRESS": "127.0.0.1", "ERL_FLAGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+            "RABBITMQ_CONF_ENV_FILE": str(f / "rabbitmq-env.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(f / "plugins"),
+            "RABBITMQ_PID_FILE": str(f / "rabbit.pid"),
+            "RABBITMQ_PLUGINS_EXPAND_DIR": str(f / "plugins-expand"),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+            "ERL_FLAGS": "-kernel inet_dist_use_interface {127,0,0,1}",
         }
 
     def _prepare(self) -> None:
@@ -98,7 +104,8 @@ class RabbitServer:
             f"consumer_timeout = {CONSUMER_TIMEOUT_MS}\n"
             "log.file.level = info\n"
             # A 2-core test machine with other brokers on it: never block publishers for lack of free disk or memory.
-            "disk_free_limit.absolute = 1MB\nvm_memory_high_watermark.relative = 0.9\n")
+            "disk_free_limit.absolute = 1MB\nvm_memory_high_watermark.relative = 0.9\n"
+        )
         (f / "advanced.config").write_text("[].\n")
         (f / "rabbitmq-env.conf").write_text("")
         (f / "plugins").write_text("[].\n")  # no management plugin: nothing listens but AMQP
@@ -112,9 +119,15 @@ class RabbitServer:
         self._prepare()
         log = open(self.folder / "server.out", "ab")  # noqa: SIM115 - the child keeps its own descriptor
         try:
-            self.proc = subprocess.Popen([str(self.scripts / "rabbitmq-server")], env=self.env(), stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                                         cwd=self.folder)
+            self.proc = subprocess.Popen(
+                [str(self.scripts / "rabbitmq-server")],
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=self.folder,
+            )
         finally:
             log.close()
         deadline = time.monotonic() + timeout
@@ -128,8 +141,13 @@ class RabbitServer:
 
     def ctl(self, *args: str, timeout: float = 30) -> str:
         """Run ``rabbitmqctl -n NODE ARGS`` against this node; its output."""
-        result = subprocess.run([str(self.scripts / "rabbitmqctl"), "-n", self.node, *args], env=self.env(),
-                                capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(
+            [str(self.scripts / "rabbitmqctl"), "-n", self.node, *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {result.stderr or result.stdout}")
         return result.stdout

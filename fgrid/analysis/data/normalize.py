@@ -197,9 +197,7 @@ def join(
 
     filled = {
         "position_from_player_ids": _count(stats["position"].is_null() & stats["id_position"].is_not_null()),
-        "display_name_from_player_ids": _count(
-            stats["player_display_name"].is_null() & stats["id_name"].is_not_null()
-        ),
+        "display_name_from_player_ids": _count(stats["player_display_name"].is_null() & stats["id_name"].is_not_null()),
         "opponent_from_schedules": _count(stats["opponent"].is_null()),
         "opponent_corrected": _count(stats["opponent"].is_not_null() & (stats["opponent"] != stats["s_opponent"])),
     }
@@ -241,4 +239,3 @@ def join(
         "filled": filled,
     }
     return stats, schedules.select(list(SCHEDULE_COLUMNS)), report
-

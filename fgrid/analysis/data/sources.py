@@ -108,7 +108,6 @@ def _find_files(src: Path, seasons: Collection[int] | None) -> _SourceFiles:
     return _SourceFiles(stats=dict(sorted(stats.items())), schedules=schedules, player_ids=ids[0], ignored=ignored)
 
 
-
 def read_folder(src: Path, seasons: Collection[int] | None, progress: Progress) -> SourceTables:
     """Read local nflverse files from ``src`` (or ``src/raw``): ``player_stats_YYYY.csv[.gz]`` (one per season;
     ``seasons`` limits which), ``schedules*.csv`` or ``games.csv``, and ``player_ids.csv`` or ``db_playerids.csv``.
@@ -127,8 +126,14 @@ def read_folder(src: Path, seasons: Collection[int] | None, progress: Progress) 
     )
     players = normalize_players(read_table(found.player_ids), str(found.player_ids))
     used = [*found.stats.values(), *found.schedules, found.player_ids]
-    return SourceTables(stats=stats, schedules=schedules, players=players, source=f"dir:{src.resolve()}",
-                        files=[str(p) for p in used], ignored=[str(p) for p in found.ignored])
+    return SourceTables(
+        stats=stats,
+        schedules=schedules,
+        players=players,
+        source=f"dir:{src.resolve()}",
+        files=[str(p) for p in used],
+        ignored=[str(p) for p in found.ignored],
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------

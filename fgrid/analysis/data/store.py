@@ -144,8 +144,9 @@ def _publish(
             for name in (STATS_FILE, SCHEDULES_FILE, PLAYERS_FILE, META_FILE):
                 _flush_file(tmp / name)
             progress("precomputing the analysis indexes")
-            precomputed.write(Dataset(meta=meta, version=stamp, path=final, stats=stats, schedules=schedules,
-                                      players=players), tmp)
+            precomputed.write(
+                Dataset(meta=meta, version=stamp, path=final, stats=stats, schedules=schedules, players=players), tmp
+            )
             os.rename(tmp, final)
             sync_folder(versions)
             link_tmp = nfl_dir / f".{CURRENT_LINK}.{stamp}.tmp"
@@ -166,10 +167,12 @@ def _prune(nfl_dir: Path, current: str, previous: str | None) -> None:
     """Keep :data:`KEEP_VERSIONS` complete versions (``current``, then ``previous``, then the newest others);
     delete the rest and the leftovers of killed syncs. The caller holds the sync lock."""
     entries = list((nfl_dir / VERSIONS_DIR).iterdir())
-    others = sorted((e.name for e in entries if e.is_dir() and not e.name.endswith(".tmp")
-                     and e.name not in (current, previous)), reverse=True)  # stamps sort by time
+    others = sorted(
+        (e.name for e in entries if e.is_dir() and not e.name.endswith(".tmp") and e.name not in (current, previous)),
+        reverse=True,
+    )  # stamps sort by time
     ranked = [current, *([previous] if previous else []), *others]
-    keep = set(ranked[:max(KEEP_VERSIONS, 1)])
+    keep = set(ranked[: max(KEEP_VERSIONS, 1)])
     for entry in entries:
         if entry.name not in keep:
             shutil.rmtree(entry, ignore_errors=True)
@@ -254,9 +257,7 @@ def _resolve(nfl_dir: Path) -> Path:
 def _read_meta(version_dir: Path, nfl_dir: Path) -> dict[str, Any]:
     meta = json.loads((version_dir / META_FILE).read_text())
     if meta.get("schema") != SCHEMA_VERSION:
-        raise NoDataError(
-            f"the NFL data in {nfl_dir} was synced by another fgrid version; run `fgrid data sync` again"
-        )
+        raise NoDataError(f"the NFL data in {nfl_dir} was synced by another fgrid version; run `fgrid data sync` again")
     return meta
 
 

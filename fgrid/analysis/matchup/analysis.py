@@ -202,8 +202,10 @@ def analyze_request(ds: Dataset, req: MatchupRequest) -> dict[str, Any]:
     through = st.data_through(game_key(req.season, req.week))
     interval: dict[str, Any] = {"level": 0.8}
     if req.hypothetical:
-        interval["note"] = (f"a hypothetical game: the interval is {WHAT_IF_WIDEN:g}x as wide as a scheduled "
-                            "game's in log space (no betting line, weather forecast or known rest)")
+        interval["note"] = (
+            f"a hypothetical game: the interval is {WHAT_IF_WIDEN:g}x as wide as a scheduled "
+            "game's in log space (no betting line, weather forecast or known rest)"
+        )
     return {
         "player": {"id": req.player_id, "name": req.player_name, "position": req.position, "team": req.team},
         "opponent": {"code": req.opponent, "name": opp_team.name},
@@ -232,8 +234,7 @@ def analyze_request(ds: Dataset, req: MatchupRequest) -> dict[str, Any]:
     }
 
 
-def recent_points(st: FeatureStore, player_id: str, season: int, week: int,
-                  games: int = RECENT_GAMES) -> list[float]:
+def recent_points(st: FeatureStore, player_id: str, season: int, week: int, games: int = RECENT_GAMES) -> list[float]:
     """The player's fantasy points (the store's scoring) in his last ``games`` games before (season, week), oldest
     first: only games already played at kickoff."""
     pidx = st.player_index.get(player_id)
@@ -242,7 +243,7 @@ def recent_points(st: FeatureStore, player_id: str, season: int, week: int,
     rows = st.player_rows(pidx)
     keys = st.p_key[rows]
     before = int(np.searchsorted(keys, game_key(season, week)))  # keys sorted; the sentinel sorts last
-    pts = st.p_game["pts"][rows][max(0, before - games):before]
+    pts = st.p_game["pts"][rows][max(0, before - games) : before]
     return [round(float(v), 2) for v in pts if v == v]
 
 
@@ -251,8 +252,15 @@ def _num(x: float, digits: int = 2) -> float | None:
 
 
 def _factor_list(
-    req: MatchupRequest, f: dict[str, float], effects: dict[str, float], typical: float, recent: float,
-    usage_pts: float, ratio: float, ctx: GameContext | None, label: str,
+    req: MatchupRequest,
+    f: dict[str, float],
+    effects: dict[str, float],
+    typical: float,
+    recent: float,
+    usage_pts: float,
+    ratio: float,
+    ctx: GameContext | None,
+    label: str,
 ) -> list[dict[str, Any]]:
     pos = req.position
     n_prev = int(f["n_prev"])
@@ -261,48 +269,84 @@ def _factor_list(
     def add(name: str, value: Any, effect: float, description: str) -> None:
         out.append({"name": name, "value": value, "effect": round(effect, 2), "description": description})
 
-    add("Recent scoring", _num(recent), effects["Recent scoring"],
+    add(
+        "Recent scoring",
+        _num(recent),
+        effects["Recent scoring"],
         f"{recent:.1f} {label} points a game, weighted toward his latest of {min(n_prev, 16)} games; "
-        f"{_num(f['ewm_long'], 1) or 0:.1f} over a longer span (up to 32 games)" if n_prev else "no earlier games")
+        f"{_num(f['ewm_long'], 1) or 0:.1f} over a longer span (up to 32 games)"
+        if n_prev
+        else "no earlier games",
+    )
     if pos == "QB":
         usage_value = _num(f["att_share"], 3)
-        usage_text = (f"{_pct(f['att_share'] or 0)} of {req.team}'s pass attempts and {_pct(f['car_share'] or 0)} of "
-                      f"its carries recently: {f['exp_att']:.1f} attempts and {f['exp_car']:.1f} carries expected")
+        usage_text = (
+            f"{_pct(f['att_share'] or 0)} of {req.team}'s pass attempts and {_pct(f['car_share'] or 0)} of "
+            f"its carries recently: {f['exp_att']:.1f} attempts and {f['exp_car']:.1f} carries expected"
+        )
     elif pos == "RB":
         usage_value = _num(f["car_share"], 3)
-        usage_text = (f"{_pct(f['car_share'] or 0)} of {req.team}'s carries and {_pct(f['tgt_share'] or 0)} of its "
-                      f"targets recently: {f['exp_car']:.1f} carries and {f['exp_tgt']:.1f} targets expected")
+        usage_text = (
+            f"{_pct(f['car_share'] or 0)} of {req.team}'s carries and {_pct(f['tgt_share'] or 0)} of its "
+            f"targets recently: {f['exp_car']:.1f} carries and {f['exp_tgt']:.1f} targets expected"
+        )
     else:
         usage_value = _num(f["tgt_share"], 3)
-        usage_text = (f"{_pct(f['tgt_share'] or 0)} of {req.team}'s targets and {_pct(f['ay_share'] or 0)} of its "
-                      f"air yards recently: {f['exp_tgt']:.1f} targets expected")
+        usage_text = (
+            f"{_pct(f['tgt_share'] or 0)} of {req.team}'s targets and {_pct(f['ay_share'] or 0)} of its "
+            f"air yards recently: {f['exp_tgt']:.1f} targets expected"
+        )
     trend = f["tgt_trend"] if pos in ("WR", "TE") else f["car_trend"]
     trend_text = "rising" if trend > 0.15 else "falling" if trend < -0.15 else "steady"
-    add("Usage", usage_value, effects["Usage"],
+    add(
+        "Usage",
+        usage_value,
+        effects["Usage"],
         f"{usage_text}, worth about {usage_pts:.1f} {label} points; usage over the last 3 games is {trend_text}"
-        if n_prev else "no earlier games")
+        if n_prev
+        else "no earlier games",
+    )
     if not math.isnan(f["implied"]):
-        vegas_text = (f"Vegas implies {f['implied']:.1f} points for {req.team} (league average "
-                      f"{LEAGUE_IMPLIED:.1f}); his {_pct(f['pts_share'] or 0)} share of team points makes "
-                      f"{f['vegas_pts']:.1f}")
+        vegas_text = (
+            f"Vegas implies {f['implied']:.1f} points for {req.team} (league average "
+            f"{LEAGUE_IMPLIED:.1f}); his {_pct(f['pts_share'] or 0)} share of team points makes "
+            f"{f['vegas_pts']:.1f}"
+        )
     elif req.hypothetical:
-        vegas_text = ("no betting line: a hypothetical game; " + (f"{req.team} scores {f['team_pts']:.1f} points a "
-                      "game recently" if not math.isnan(f["team_pts"]) else "team scoring unknown"))
+        vegas_text = "no betting line: a hypothetical game; " + (
+            f"{req.team} scores {f['team_pts']:.1f} points a game recently"
+            if not math.isnan(f["team_pts"])
+            else "team scoring unknown"
+        )
     else:
-        vegas_text = (f"no betting line for this game; {req.team} scores {f['team_pts']:.1f} points a game "
-                      f"recently and his share is {_pct(f['pts_share'] or 0)}") if not math.isnan(f["team_pts"]) \
+        vegas_text = (
+            (
+                f"no betting line for this game; {req.team} scores {f['team_pts']:.1f} points a game "
+                f"recently and his share is {_pct(f['pts_share'] or 0)}"
+            )
+            if not math.isnan(f["team_pts"])
             else "no betting line for this game"
+        )
     add("Vegas", _num(f["implied"], 2), effects["Vegas"], vegas_text)
     missed = int(f["missed_season"])
     streak = int(f["missed_streak"])
-    avail = (f"missed {missed} of {req.team}'s {int(f['team_season_games'])} games this season"
-             + (f", including the last {streak}" if streak else "")) if missed or streak else \
-        "played every team game this season so far"
+    avail = (
+        (
+            f"missed {missed} of {req.team}'s {int(f['team_season_games'])} games this season"
+            + (f", including the last {streak}" if streak else "")
+        )
+        if missed or streak
+        else "played every team game this season so far"
+    )
     add("Availability", missed, effects["Availability"], avail)
     scheduled = f" over {int(f['def_games'])} games" if f["def_games"] else " (last season's, regressed)"
-    add("Opponent", round(ratio - 1.0, 3), effects["Opponent"],
+    add(
+        "Opponent",
+        round(ratio - 1.0, 3),
+        effects["Opponent"],
         f"{req.opponent} allows {_pct(abs(ratio - 1))} {'more' if ratio >= 1 else 'fewer'} {label} points to "
-        f"{pos}s than average, schedule-adjusted{scheduled}")
+        f"{pos}s than average, schedule-adjusted{scheduled}",
+    )
     if req.neutral:
         where, where_text = "neutral", "neutral site: no home-field effect"
     elif req.home is None:
@@ -319,24 +363,54 @@ def _factor_list(
     indoor = f["indoor"] > 0
     unknown = "typical weather assumed (a hypothetical game: no forecast)" if req.hypothetical else None
     wind_v = None if indoor or math.isnan(f["wind"]) else f["wind"]
-    add("Wind", wind_v, effects["Wind"], "indoors: no wind" if indoor else (
-        f"{wind_v:.0f} mph at kickoff" if wind_v is not None else unknown or "wind unknown"))
+    add(
+        "Wind",
+        wind_v,
+        effects["Wind"],
+        "indoors: no wind"
+        if indoor
+        else (f"{wind_v:.0f} mph at kickoff" if wind_v is not None else unknown or "wind unknown"),
+    )
     temp_v = None if indoor or math.isnan(f["temp"]) else f["temp"]
-    add("Temperature", temp_v, effects["Temperature"], "indoors" if indoor else (
-        f"{temp_v:.0f} F at kickoff" if temp_v is not None else unknown or "temperature unknown"))
+    add(
+        "Temperature",
+        temp_v,
+        effects["Temperature"],
+        "indoors"
+        if indoor
+        else (f"{temp_v:.0f} F at kickoff" if temp_v is not None else unknown or "temperature unknown"),
+    )
     rest = None if math.isnan(f["rest"]) else int(f["rest"])
-    add("Rest", rest, effects["Rest"], f"{rest} days since {req.team}'s previous game" if rest is not None
-        else ("typical rest assumed (a hypothetical game)" if req.hypothetical else "rest unknown"))
-    add("Typical week", None, typical,
+    add(
+        "Rest",
+        rest,
+        effects["Rest"],
+        f"{rest} days since {req.team}'s previous game"
+        if rest is not None
+        else ("typical rest assumed (a hypothetical game)" if req.hypothetical else "rest unknown"),
+    )
+    add(
+        "Typical week",
+        None,
+        typical,
         "fantasy points are right-skewed (a few big games lift the average), so the projection is the median "
-        "week, usually below the average" if n_prev else
-        f"no earlier games: the projection is the median debut of a {pos} in the data")
+        "week, usually below the average"
+        if n_prev
+        else f"no earlier games: the projection is the median debut of a {pos} in the data",
+    )
     return out
 
 
 def _reasons(
-    req: MatchupRequest, f: dict[str, float], effects: dict[str, float], ratio: float, points: float,
-    verdict_: str, eng: Engine, label: str, ctx: GameContext | None,
+    req: MatchupRequest,
+    f: dict[str, float],
+    effects: dict[str, float],
+    ratio: float,
+    points: float,
+    verdict_: str,
+    eng: Engine,
+    label: str,
+    ctx: GameContext | None,
 ) -> list[str]:
     pos = req.position
     p = POS_INDEX[pos]
@@ -352,27 +426,35 @@ def _reasons(
     if abs(ratio - 1) < 0.03:
         reasons.append(f"{req.opponent} allows about average {label} points to {pos}s (schedule-adjusted)")
     else:
-        reasons.append(f"{req.opponent} allows {_pct(abs(ratio - 1))} {'more' if ratio > 1 else 'fewer'} {label} "
-                       f"points to {pos}s than average (schedule-adjusted)")
+        reasons.append(
+            f"{req.opponent} allows {_pct(abs(ratio - 1))} {'more' if ratio > 1 else 'fewer'} {label} "
+            f"points to {pos}s than average (schedule-adjusted)"
+        )
     if not math.isnan(f["implied"]):
         diff = f["implied"] - LEAGUE_IMPLIED
         side = "about" if abs(diff) < 0.5 else ("above" if diff > 0 else "below")
         reasons.append(f"Vegas implies {f['implied']:.1f} points for {req.team}, {side} the league average")
     if f["n_prev"] > 0:
         if pos in ("WR", "TE"):
-            reasons.append(f"He has drawn {_pct(f['tgt_share'] or 0)} of {req.team}'s targets recently "
-                           f"({f['exp_tgt']:.1f} expected) and averages {f['ewm_pts']:.1f} {label} points (weighted)")
+            reasons.append(
+                f"He has drawn {_pct(f['tgt_share'] or 0)} of {req.team}'s targets recently "
+                f"({f['exp_tgt']:.1f} expected) and averages {f['ewm_pts']:.1f} {label} points (weighted)"
+            )
         elif pos == "RB":
-            reasons.append(f"He has had {_pct(f['car_share'] or 0)} of {req.team}'s carries and "
-                           f"{_pct(f['tgt_share'] or 0)} of its targets recently, averaging {f['ewm_pts']:.1f} "
-                           f"{label} points (weighted)")
+            reasons.append(
+                f"He has had {_pct(f['car_share'] or 0)} of {req.team}'s carries and "
+                f"{_pct(f['tgt_share'] or 0)} of its targets recently, averaging {f['ewm_pts']:.1f} "
+                f"{label} points (weighted)"
+            )
         else:
             reasons.append(f"He averages {f['ewm_pts']:.1f} {label} points (weighted) over his recent games")
     else:
         reasons.append(f"He has no earlier games in the data: the projection is a typical {pos} debut")
     if f["missed_streak"] > 0:
-        reasons.append(f"He missed {req.team}'s last {int(f['missed_streak'])} game(s): availability lowers "
-                       f"the projection by {abs(effects['Availability']):.1f}")
+        reasons.append(
+            f"He missed {req.team}'s last {int(f['missed_streak'])} game(s): availability lowers "
+            f"the projection by {abs(effects['Availability']):.1f}"
+        )
     elif f["missed_season"] > 0:
         reasons.append(f"He has missed {int(f['missed_season'])} game(s) this season")
     if abs(effects["Wind"]) >= 0.3 and not math.isnan(f["wind"]):
@@ -380,16 +462,25 @@ def _reasons(
     return reasons
 
 
-
 def _venue_dict(venue: Venue | None, ctx: GameContext | None) -> dict[str, Any] | None:
     if venue is not None:
         return {
-            "stadium_id": venue.stadium_id, "name": venue.name, "city": venue.city,
-            "state": venue.state or venue.country, "roof": ctx.roof if ctx and ctx.roof else venue.roof,
-            "surface": ctx.surface if ctx and ctx.surface else venue.surface, "altitude_ft": venue.altitude_ft,
+            "stadium_id": venue.stadium_id,
+            "name": venue.name,
+            "city": venue.city,
+            "state": venue.state or venue.country,
+            "roof": ctx.roof if ctx and ctx.roof else venue.roof,
+            "surface": ctx.surface if ctx and ctx.surface else venue.surface,
+            "altitude_ft": venue.altitude_ft,
         }
     if ctx is not None and (ctx.stadium or ctx.stadium_id):
-        return {"stadium_id": ctx.stadium_id, "name": ctx.stadium, "city": None, "state": None, "roof": ctx.roof,
-                "surface": ctx.surface, "altitude_ft": None}
+        return {
+            "stadium_id": ctx.stadium_id,
+            "name": ctx.stadium,
+            "city": None,
+            "state": None,
+            "roof": ctx.roof,
+            "surface": ctx.surface,
+            "altitude_ft": None,
+        }
     return None
-

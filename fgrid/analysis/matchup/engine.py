@@ -29,8 +29,21 @@ from fgrid.analysis.matchup.constants import ENGINE
 LOG_OFFSET = 3.0
 #: The engine's terms, in the order of each position's coefficients.
 TERMS = (
-    "recent", "long_run", "usage", "team_share", "implied", "missed_last", "missed_season",
-    "trend", "defence", "home", "indoor", "wind", "cold", "short_rest", "long_rest",
+    "recent",
+    "long_run",
+    "usage",
+    "team_share",
+    "implied",
+    "missed_last",
+    "missed_season",
+    "trend",
+    "defence",
+    "home",
+    "indoor",
+    "wind",
+    "cold",
+    "short_rest",
+    "long_rest",
 )
 #: Usage inputs (expected targets, carries, air yards, pass attempts per game) weighted into usage points.
 USAGE_INPUTS = ("exp_tgt", "exp_car", "exp_ay", "exp_att")
@@ -104,23 +117,25 @@ def design(feats: dict[str, np.ndarray], pos: np.ndarray, usage_w: np.ndarray) -
     rest = np.where(rest == rest, rest, 7.0)  # nan != nan; unknown rest (nan): a normal week
     temp = feats["temp"]
     receiver = pos >= POS_INDEX["WR"]
-    return np.column_stack([
-        _lg(feats["ewm_pts"]),
-        _lg(feats["ewm_long"]),
-        _lg(usage_points(feats, pos, usage_w)),
-        _lg(feats["vegas_pts"]),
-        np.log(feats["implied_rel"]),
-        (feats["missed_streak"] > 0).astype(np.float64),
-        np.minimum(feats["missed_season"], MISSED_CAP),
-        np.where(receiver, feats["tgt_trend"], feats["car_trend"]),
-        np.log(feats["def_ratio"]),
-        feats["home"],
-        feats["indoor"],
-        np.maximum(nz(feats["wind"]) - WIND_CALM, 0.0),
-        np.maximum(COLD_F - np.where(temp == temp, temp, COLD_F), 0.0),  # nan != nan; unknown: mild
-        (rest < SHORT_REST).astype(np.float64),
-        (rest >= LONG_REST).astype(np.float64),
-    ])
+    return np.column_stack(
+        [
+            _lg(feats["ewm_pts"]),
+            _lg(feats["ewm_long"]),
+            _lg(usage_points(feats, pos, usage_w)),
+            _lg(feats["vegas_pts"]),
+            np.log(feats["implied_rel"]),
+            (feats["missed_streak"] > 0).astype(np.float64),
+            np.minimum(feats["missed_season"], MISSED_CAP),
+            np.where(receiver, feats["tgt_trend"], feats["car_trend"]),
+            np.log(feats["def_ratio"]),
+            feats["home"],
+            feats["indoor"],
+            np.maximum(nz(feats["wind"]) - WIND_CALM, 0.0),
+            np.maximum(COLD_F - np.where(temp == temp, temp, COLD_F), 0.0),  # nan != nan; unknown: mild
+            (rest < SHORT_REST).astype(np.float64),
+            (rest >= LONG_REST).astype(np.float64),
+        ]
+    )
 
 
 def project(eng: Engine, feats: dict[str, np.ndarray], pos: np.ndarray) -> dict[str, np.ndarray]:
@@ -178,4 +193,3 @@ def engine_for(st: FeatureStore) -> Engine:
     if eng is None:
         eng = st.extras.setdefault("engine", engine(st.scoring))
     return eng
-

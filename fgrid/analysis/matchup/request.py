@@ -161,8 +161,10 @@ def resolve_request(
                 key = later[0]
             elif not what_if:
                 upcoming_games = schedule.next_games(st, team_now, upcoming.season, upcoming.week)
-                raise InputError(f"{team_now} does not play {opp} in {upcoming.season} after your data (through "
-                                 f"{schedule.data_end(st)}); {upcoming_games}; add --what-if for a hypothetical game")
+                raise InputError(
+                    f"{team_now} does not play {opp} in {upcoming.season} after your data (through "
+                    f"{schedule.data_end(st)}); {upcoming_games}; add --what-if for a hypothetical game"
+                )
     elif week is None:
         assert season is not None
         team_s = st.teams[_team_at(st, pidx, game_key(season, 1))[0]]
@@ -180,8 +182,10 @@ def resolve_request(
             elif what_if:
                 key = upcoming.key if season == upcoming.season else game_key(season, 1)
             else:
-                raise InputError(f"{team_s} does not play {opp} in {season}; {schedule.next_games(st, team_s, season)}"
-                                 "; add --what-if for a hypothetical game")
+                raise InputError(
+                    f"{team_s} does not play {opp} in {season}; {schedule.next_games(st, team_s, season)}"
+                    "; add --what-if for a hypothetical game"
+                )
     else:
         key = game_key(upcoming.season if season is None else season, week)
     season, week = key // KEY_SEASON, key % KEY_SEASON
@@ -195,16 +199,20 @@ def resolve_request(
     if opp is None:
         if ctx is None:
             why = schedule.bye_or_other(st, team, season, week)
-            raise InputError(f"{found.name}'s team {why} in {season} week {week}; "
-                             f"{schedule.next_games(st, team, season, week)}; or name an opponent with --what-if")
+            raise InputError(
+                f"{found.name}'s team {why} in {season} week {week}; "
+                f"{schedule.next_games(st, team, season, week)}; or name an opponent with --what-if"
+            )
         opp = ctx.opponent
     if team == opp:
         raise InputError(f"{opp} is {found.name}'s own team in {season}; pick another opponent")
     if ctx is None or ctx.opponent != opp:
         if not what_if:
             why = schedule.bye_or_other(st, team, season, week)
-            raise InputError(f"{team} does not play {opp} in {season} week {week} ({why} that week); "
-                             f"{schedule.next_games(st, team, season, week)}; add --what-if for a hypothetical game")
+            raise InputError(
+                f"{team} does not play {opp} in {season} week {week} ({why} that week); "
+                f"{schedule.next_games(st, team, season, week)}; add --what-if for a hypothetical game"
+            )
         ctx = None
 
     venue = None
@@ -240,8 +248,19 @@ def resolve_request(
                     f"{venue.name} ({venue.location}) is neither {team}'s nor {opp}'s home, nor a neutral site"
                 )
     return MatchupRequest(
-        player_id=found.id, player_name=found.name, position=position, team=team, opponent=opp, season=season,
-        week=week, home=home, neutral=neutral, venue=venue, game_id=game_id, gameday=gameday, scoring=scoring,
+        player_id=found.id,
+        player_name=found.name,
+        position=position,
+        team=team,
+        opponent=opp,
+        season=season,
+        week=week,
+        home=home,
+        neutral=neutral,
+        venue=venue,
+        game_id=game_id,
+        gameday=gameday,
+        scoring=scoring,
         location=asked,
     )
 
@@ -275,8 +294,9 @@ def features_for_request(st: FeatureStore, req: MatchupRequest) -> tuple[dict[st
     return feats, ctx
 
 
-def decision_week(ds: Dataset, season: int | None = None, week: int | None = None,
-                  scoring: str = "ppr") -> schedule.Week:
+def decision_week(
+    ds: Dataset, season: int | None = None, week: int | None = None, scoring: str = "ppr"
+) -> schedule.Week:
     """The one week of a decision (a comparison, grades, a lineup) about several players: the week after the data
     (:func:`schedule.next_week`) without ``season`` and ``week``; ``week`` alone is in that week's season; a
     ``season`` alone is that same week if it is its season, else an InputError asking for a week."""
@@ -286,9 +306,11 @@ def decision_week(ds: Dataset, season: int | None = None, week: int | None = Non
         return upcoming
     if week is None:
         if season != upcoming.season:
-            raise InputError(f"give a week with season {season}: a comparison, grades or a lineup are about one week "
-                             f"for all players (without either, {upcoming.season} week {upcoming.week}, "
-                             f"{upcoming.note})")
+            raise InputError(
+                f"give a week with season {season}: a comparison, grades or a lineup are about one week "
+                f"for all players (without either, {upcoming.season} week {upcoming.week}, "
+                f"{upcoming.note})"
+            )
         return upcoming
     season = upcoming.season if season is None else season
     return schedule.Week(season, week, schedule.describe(st, season, week).split(", ", 1)[1])
@@ -307,5 +329,7 @@ def resolve_week(
     (an opponent of None), or the one given, which must be the scheduled one unless ``what_if``. InputError (the
     sentence of :func:`resolve_request`) for the first player the schedule cannot answer."""
     chosen = decision_week(ds, season, week, scoring)
-    return [resolve_request(ds, p, o, None, chosen.season, chosen.week, scoring, what_if=what_if)
-            for p, o in zip(players_, opponents, strict=True)]
+    return [
+        resolve_request(ds, p, o, None, chosen.season, chosen.week, scoring, what_if=what_if)
+        for p, o in zip(players_, opponents, strict=True)
+    ]

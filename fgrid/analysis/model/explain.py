@@ -18,14 +18,32 @@ TOP_FACTORS = 5
 FACTORS: dict[str, tuple[str, ...]] = {
     "recent form": ("ewm_pts", "pts_ewm50", "pts_ewm70", "pts_mean3", "pts_last1", "pts_med8", "mean8_ppr"),
     "longer-run scoring level": (
-        "ewm_long", "pts_ewm95", "pts_med16", "pts_med32", "season_mean", "prev_season_mean", "career_mean",
+        "ewm_long",
+        "pts_ewm95",
+        "pts_med16",
+        "pts_med32",
+        "season_mean",
+        "prev_season_mean",
+        "career_mean",
     ),
     "scoring range (floor and ceiling)": ("pts_q25", "pts_q75", "pts_q90_32", "pts_q10_32", "pts_std16", "pts_max8"),
     "target share": (
-        "tgt_share", "tgt_share_recent", "tgt_sh_last", "tgt_sh_long", "exp_tgt", "targets_ewm", "rec_ewm",
+        "tgt_share",
+        "tgt_share_recent",
+        "tgt_sh_last",
+        "tgt_sh_long",
+        "exp_tgt",
+        "targets_ewm",
+        "rec_ewm",
     ),
     "rushing share": (
-        "car_share", "car_share_recent", "car_sh_last", "car_sh_long", "exp_car", "carries_ewm", "rush_yds_ewm",
+        "car_share",
+        "car_share_recent",
+        "car_sh_last",
+        "car_sh_long",
+        "exp_car",
+        "carries_ewm",
+        "rush_yds_ewm",
     ),
     "air-yards share": ("ay_share", "ay_share_recent", "ay_sh_last", "ay_sh_long", "exp_ay", "air_yards_ewm"),
     "passing volume and efficiency": ("att_share", "exp_att", "attempts_ewm", "pyds_ewm", "ptd_ewm", "int_ewm"),
@@ -36,7 +54,12 @@ FACTORS: dict[str, tuple[str, ...]] = {
     "team offence volume": ("team_tgt", "team_car", "team_ay", "team_att", "team_pts"),
     "opponent vs position": ("def_ratio", "def_games"),
     "availability": (
-        "missed_season", "missed_streak", "weeks_since", "days_since", "season_games", "team_season_games",
+        "missed_season",
+        "missed_streak",
+        "weeks_since",
+        "days_since",
+        "season_games",
+        "team_season_games",
         "team_change",
     ),
     "experience (games played)": ("n_prev",),
@@ -51,10 +74,21 @@ FACTORS: dict[str, tuple[str, ...]] = {
 FACTOR_OF: dict[str, str] = {name: factor for factor, names in FACTORS.items() for name in names}
 #: The linear model's terms (:data:`fgrid.analysis.matchup.engine.TERMS`) as factors.
 TERM_FACTOR: dict[str, str] = {
-    "recent": "recent form", "long_run": "longer-run scoring level", "usage": "target share",
-    "team_share": "Vegas implied team total", "implied": "Vegas implied team total", "missed_last": "availability",
-    "missed_season": "availability", "trend": "usage trend", "defence": "opponent vs position", "home": "home or away",
-    "indoor": "roof", "wind": "weather", "cold": "weather", "short_rest": "rest days", "long_rest": "rest days",
+    "recent": "recent form",
+    "long_run": "longer-run scoring level",
+    "usage": "target share",
+    "team_share": "Vegas implied team total",
+    "implied": "Vegas implied team total",
+    "missed_last": "availability",
+    "missed_season": "availability",
+    "trend": "usage trend",
+    "defence": "opponent vs position",
+    "home": "home or away",
+    "indoor": "roof",
+    "wind": "weather",
+    "cold": "weather",
+    "short_rest": "rest days",
+    "long_rest": "rest days",
 }
 
 
@@ -137,4 +171,3 @@ def _detail(factor: str, v: dict[str, float]) -> str:
         return make() if make else ""
     except (KeyError, IndexError, ValueError):
         return ""
-

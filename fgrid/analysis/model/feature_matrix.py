@@ -36,12 +36,47 @@ if TYPE_CHECKING:
 BASE_FEATURES: tuple[str, ...] = tuple(FEATURES)
 #: Features computed here from each player's earlier games (see :func:`history_state`) and from the game.
 EXTRA_FEATURES: tuple[str, ...] = (
-    "pts_ewm50", "pts_ewm70", "pts_ewm95", "pts_mean3", "pts_last1", "pts_med8", "pts_med16", "pts_q25", "pts_q75",
-    "pts_q90_32", "pts_q10_32", "pts_med32", "pts_std16", "pts_max8",
-    "tgt_sh_last", "car_sh_last", "ay_sh_last", "tgt_sh_long", "car_sh_long", "ay_sh_long",
-    "fp_share", "fp_share_long", "fp_share_last", "tds_ewm", "yds_ewm", "rec_ewm", "pyds_ewm", "ptd_ewm", "int_ewm",
-    "rush_yds_ewm", "targets_ewm", "carries_ewm", "air_yards_ewm", "attempts_ewm",
-    "season_mean", "prev_season_mean", "career_mean", "days_since", "team_change", "spread", "implied_x_fp_share",
+    "pts_ewm50",
+    "pts_ewm70",
+    "pts_ewm95",
+    "pts_mean3",
+    "pts_last1",
+    "pts_med8",
+    "pts_med16",
+    "pts_q25",
+    "pts_q75",
+    "pts_q90_32",
+    "pts_q10_32",
+    "pts_med32",
+    "pts_std16",
+    "pts_max8",
+    "tgt_sh_last",
+    "car_sh_last",
+    "ay_sh_last",
+    "tgt_sh_long",
+    "car_sh_long",
+    "ay_sh_long",
+    "fp_share",
+    "fp_share_long",
+    "fp_share_last",
+    "tds_ewm",
+    "yds_ewm",
+    "rec_ewm",
+    "pyds_ewm",
+    "ptd_ewm",
+    "int_ewm",
+    "rush_yds_ewm",
+    "targets_ewm",
+    "carries_ewm",
+    "air_yards_ewm",
+    "attempts_ewm",
+    "season_mean",
+    "prev_season_mean",
+    "career_mean",
+    "days_since",
+    "team_change",
+    "spread",
+    "implied_x_fp_share",
     "pos",
 )
 FEATURE_NAMES: tuple[str, ...] = BASE_FEATURES + EXTRA_FEATURES
@@ -91,14 +126,32 @@ def _row_quantiles(lags: np.ndarray, qs: Sequence[float]) -> list[np.ndarray]:
 
 def _game_stats(st: FeatureStore, stats: pl.DataFrame) -> dict[str, np.ndarray]:
     """Each store row's own game: box-score columns and team-game totals (nan on the sentinel rows)."""
-    cols = ("targets", "carries", "receiving_air_yards", "receptions", "attempts", "passing_yards", "passing_tds",
-            "interceptions", "rushing_yards", "receiving_yards", "rushing_tds", "receiving_tds")
+    cols = (
+        "targets",
+        "carries",
+        "receiving_air_yards",
+        "receptions",
+        "attempts",
+        "passing_yards",
+        "passing_tds",
+        "interceptions",
+        "rushing_yards",
+        "receiving_yards",
+        "rushing_tds",
+        "receiving_tds",
+    )
     present = set(stats.columns)
-    frame = stats.with_columns(pl.Series("pts", points(stats, st.scoring))).filter(
-        pl.col("player_id").is_not_null() & pl.col("team").is_not_null() & pl.col("season").is_not_null()
-    ).select(
-        "player_id", "team", "season", "week", "pts",
-        *[(pl.col(c) if c in present else pl.lit(0.0)).cast(pl.Float64).fill_null(0.0).alias(c) for c in cols],
+    frame = (
+        stats.with_columns(pl.Series("pts", points(stats, st.scoring)))
+        .filter(pl.col("player_id").is_not_null() & pl.col("team").is_not_null() & pl.col("season").is_not_null())
+        .select(
+            "player_id",
+            "team",
+            "season",
+            "week",
+            "pts",
+            *[(pl.col(c) if c in present else pl.lit(0.0)).cast(pl.Float64).fill_null(0.0).alias(c) for c in cols],
+        )
     )
     frame = frame.with_columns(
         team_pts=pl.col("pts").sum().over("season", "week", "team"),
@@ -143,8 +196,12 @@ def history_state(ds: Dataset, st: FeatureStore) -> dict[str, np.ndarray]:
         out["pts_q10_32"], out["pts_med32"], out["pts_q90_32"] = _row_quantiles(lags32, (0.1, 0.5, 0.9))
         out["pts_std16"] = np.nanstd(lags16, axis=1)
         out["pts_max8"] = np.nanmax(lags16[:, :8], axis=1)
-    for name, num, den in (("tgt", "targets", "team_tgt"), ("car", "carries", "team_car"),
-                           ("ay", "receiving_air_yards", "team_ay"), ("fp", "pts_game", "team_pts")):
+    for name, num, den in (
+        ("tgt", "targets", "team_tgt"),
+        ("car", "carries", "team_car"),
+        ("ay", "receiving_air_yards", "team_ay"),
+        ("fp", "pts_game", "team_pts"),
+    ):
         x = pts if num == "pts_game" else g[num]
         share = np.full(n, np.nan)
         np.divide(x, g[den], out=share, where=g[den] > 0)
@@ -157,13 +214,21 @@ def history_state(ds: Dataset, st: FeatureStore) -> dict[str, np.ndarray]:
             out[f"{name}_sh_last"] = lags[:, 0]
             out[f"{name}_sh_long"] = _weighted(lags, 0.9)
     for name, x in (
-        ("tds_ewm", g["rushing_tds"] + g["receiving_tds"]), ("yds_ewm", g["rushing_yards"] + g["receiving_yards"]),
-        ("rec_ewm", g["receptions"]), ("pyds_ewm", g["passing_yards"]), ("ptd_ewm", g["passing_tds"]),
-        ("int_ewm", g["interceptions"]), ("rush_yds_ewm", g["rushing_yards"]),
+        ("tds_ewm", g["rushing_tds"] + g["receiving_tds"]),
+        ("yds_ewm", g["rushing_yards"] + g["receiving_yards"]),
+        ("rec_ewm", g["receptions"]),
+        ("pyds_ewm", g["passing_yards"]),
+        ("ptd_ewm", g["passing_tds"]),
+        ("int_ewm", g["interceptions"]),
+        ("rush_yds_ewm", g["rushing_yards"]),
     ):
         out[name] = _weighted(_lag_matrix(x, start, 16), 0.85)
-    for name, col in (("targets_ewm", "targets"), ("carries_ewm", "carries"), ("air_yards_ewm", "receiving_air_yards"),
-                      ("attempts_ewm", "attempts")):
+    for name, col in (
+        ("targets_ewm", "targets"),
+        ("carries_ewm", "carries"),
+        ("air_yards_ewm", "receiving_air_yards"),
+        ("attempts_ewm", "attempts"),
+    ):
         out[name] = _weighted(_lag_matrix(g[col], start, 8), 0.7)
     # Each row: the player's points summed over his earlier rows (season, last-season and career means by
     # difference). Summed block by block so that no other player's games enter the rounding.
@@ -178,8 +243,16 @@ def history_state(ds: Dataset, st: FeatureStore) -> dict[str, np.ndarray]:
 
 
 def extra_features(
-    st: FeatureStore, hist: dict[str, np.ndarray], pidx: np.ndarray, tidx: np.ndarray, season: np.ndarray,
-    week: np.ndarray, gameday: np.ndarray, spread: np.ndarray, implied: np.ndarray, pos: np.ndarray,
+    st: FeatureStore,
+    hist: dict[str, np.ndarray],
+    pidx: np.ndarray,
+    tidx: np.ndarray,
+    season: np.ndarray,
+    week: np.ndarray,
+    gameday: np.ndarray,
+    spread: np.ndarray,
+    implied: np.ndarray,
+    pos: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """The model's own features of targets (arrays, one element per target; ``gameday`` in days, nan unknown)."""
     base = pidx * BLOCK
@@ -251,8 +324,5 @@ def training_frame(ds: Dataset, scoring: str = "ppr") -> tuple[pl.DataFrame, np.
 def eligible_mask(frame: pl.DataFrame) -> np.ndarray:
     """The backtest's rows: regular season, 4+ earlier games, 5+ PPR points a game over the last 8."""
     return (
-        (frame["game_type"] == "REG")
-        & (frame["n_prev"] >= MIN_EARLIER_GAMES)
-        & (frame["mean8_ppr"] >= MIN_RECENT_PPR)
+        (frame["game_type"] == "REG") & (frame["n_prev"] >= MIN_EARLIER_GAMES) & (frame["mean8_ppr"] >= MIN_RECENT_PPR)
     ).to_numpy()
-

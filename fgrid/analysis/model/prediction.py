@@ -61,8 +61,18 @@ if TYPE_CHECKING:
 #: first band whose lower bound the percentile reaches. In a 12-team league the top ~10% at a position are weekly
 #: stars (A range), the next ~30% solid starters (B range), the middle 30% flex/matchup plays (C range).
 GRADE_BANDS: tuple[tuple[float, str], ...] = (
-    (95.0, "A+"), (88.0, "A"), (80.0, "A-"), (72.0, "B+"), (64.0, "B"), (56.0, "B-"),
-    (46.0, "C+"), (36.0, "C"), (26.0, "C-"), (16.0, "D+"), (8.0, "D"), (0.0, "F"),
+    (95.0, "A+"),
+    (88.0, "A"),
+    (80.0, "A-"),
+    (72.0, "B+"),
+    (64.0, "B"),
+    (56.0, "B-"),
+    (46.0, "C+"),
+    (36.0, "C"),
+    (26.0, "C-"),
+    (16.0, "D+"),
+    (8.0, "D"),
+    (0.0, "F"),
 )
 
 _SLATE_CACHE = "model.slate"
@@ -133,15 +143,26 @@ def _upcoming(st: FeatureStore, season: int, week: int, exclude: set[str]) -> pl
     n = len(ctxs)
     feats = compute(st, pidx, tidx, oidx, np.full(n, season), np.full(n, week), pos, **context_arrays(ctxs))
     teams = np.array(st.teams, dtype=object)
-    rows = pl.DataFrame({
-        "player_id": np.array(st.player_ids, dtype=object)[pidx].tolist(),
-        "name": np.array(st.player_names, dtype=object)[pidx].tolist(),
-        "season": np.full(n, season), "week": np.full(n, week), "game_type": [c.game_type for c in ctxs],
-        "position": np.array(POSITIONS, dtype=object)[pos].tolist(), "team": teams[tidx].tolist(),
-        "opponent": teams[oidx].tolist(), "game_id": [c.game_id for c in ctxs],
-        "actual": np.full(n, np.nan), "actual_ppr": np.full(n, np.nan),
-        "pidx": pidx, "tidx": tidx, "oidx": oidx, "pos": pos, **feats,
-    })
+    rows = pl.DataFrame(
+        {
+            "player_id": np.array(st.player_ids, dtype=object)[pidx].tolist(),
+            "name": np.array(st.player_names, dtype=object)[pidx].tolist(),
+            "season": np.full(n, season),
+            "week": np.full(n, week),
+            "game_type": [c.game_type for c in ctxs],
+            "position": np.array(POSITIONS, dtype=object)[pos].tolist(),
+            "team": teams[tidx].tolist(),
+            "opponent": teams[oidx].tolist(),
+            "game_id": [c.game_id for c in ctxs],
+            "actual": np.full(n, np.nan),
+            "actual_ppr": np.full(n, np.nan),
+            "pidx": pidx,
+            "tidx": tidx,
+            "oidx": oidx,
+            "pos": pos,
+            **feats,
+        }
+    )
     return _qualifying(rows)
 
 
@@ -194,8 +215,18 @@ def _predict_request(model: TrainedModel, ds: Dataset, req: MatchupRequest, expl
     tidx = np.array([st.team_index[req.team]])
     gameday = np.array([float((req.gameday - dt.date(1970, 1, 1)).days) if req.gameday else np.nan])
     spread = np.array([ctx.spread if ctx is not None else np.nan])
-    extra = extra_features(st, history_state(ds, st), pidx, tidx, np.array([req.season]), np.array([req.week]),
-                            gameday, spread, base["implied"], np.array([pos]))
+    extra = extra_features(
+        st,
+        history_state(ds, st),
+        pidx,
+        tidx,
+        np.array([req.season]),
+        np.array([req.week]),
+        gameday,
+        spread,
+        base["implied"],
+        np.array([pos]),
+    )
     x = stack_features(base, extra)
     posa = np.array([pos])
     raw = raw_predict(model, x, base, posa)
@@ -211,10 +242,17 @@ def _predict_request(model: TrainedModel, ds: Dataset, req: MatchupRequest, expl
     out = {
         "player": {"id": req.player_id, "name": req.player_name, "position": req.position, "team": req.team},
         "opponent": {"code": req.opponent},
-        "game": {"season": req.season, "week": req.week, "home": req.home, "neutral": req.neutral,
-                 "game_id": req.game_id, "kickoff": req.gameday.isoformat() if req.gameday else None,
-                 "kickoff_time": ctx.kickoff_time if ctx else None,
-                 "hypothetical": req.hypothetical, "when": schedule.describe(st, req.season, req.week)},
+        "game": {
+            "season": req.season,
+            "week": req.week,
+            "home": req.home,
+            "neutral": req.neutral,
+            "game_id": req.game_id,
+            "kickoff": req.gameday.isoformat() if req.gameday else None,
+            "kickoff_time": ctx.kickoff_time if ctx else None,
+            "hypothetical": req.hypothetical,
+            "when": schedule.describe(st, req.season, req.week),
+        },
         "hypothetical": req.hypothetical,
         "projection": {"points": round(points, 2), "low": round(float(low[0]), 2), "high": round(float(high[0]), 2)},
         "grade": _grade(pct),
@@ -225,8 +263,9 @@ def _predict_request(model: TrainedModel, ds: Dataset, req: MatchupRequest, expl
     }
     if explain:
         if raw["debut"][0]:
-            out["explanation"] = [{"factor": "no earlier games", "points": 0.0,
-                                   "detail": "a debut: the position's typical first game"}]
+            out["explanation"] = [
+                {"factor": "no earlier games", "points": 0.0, "detail": "a debut: the position's typical first game"}
+            ]
         else:
             design = matchup_engine.design(base, posa, linear_engine(model).usage_w)[0]
             allf = {**base, **extra}
@@ -272,8 +311,10 @@ def _reasons(pred: dict[str, Any]) -> list[str]:
     else:
         where = f"against a typical week's {pos}s"
     out = [
-        (f"projected {proj['points']:.1f} pts (80% interval {proj['low']:.1f}-{proj['high']:.1f}), "
-         f"{where} ({_ordinal(round(pred['percentile']))} percentile)")
+        (
+            f"projected {proj['points']:.1f} pts (80% interval {proj['low']:.1f}-{proj['high']:.1f}), "
+            f"{where} ({_ordinal(round(pred['percentile']))} percentile)"
+        )
     ]
     for item in pred.get("explanation", [])[:3]:
         sign = "+" if item["points"] >= 0 else ""
@@ -302,12 +343,19 @@ def grade(
         player, opponent = pair
         req = resolve_request(ds, player, opponent, None, season, week, model.scoring, what_if=what_if)
         pred = _predict_request(model, ds, req)
-        out.append({
-            "player": pred["player"], "opponent": pred["opponent"], "game": pred["game"], "grade": pred["grade"],
-            "percentile": pred["percentile"], "rank": pred["rank"], "projection": pred["projection"],
-            "hypothetical": pred["hypothetical"],
-            "reasons": _reasons(pred),
-        })
+        out.append(
+            {
+                "player": pred["player"],
+                "opponent": pred["opponent"],
+                "game": pred["game"],
+                "grade": pred["grade"],
+                "percentile": pred["percentile"],
+                "rank": pred["rank"],
+                "projection": pred["projection"],
+                "hypothetical": pred["hypothetical"],
+                "reasons": _reasons(pred),
+            }
+        )
     return out
 
 
@@ -345,13 +393,24 @@ def predict_slate(
             continue
         pts = float(pred["projected"][i])
         pct, rank, _size = _percentile(slate["by_pos"][p], pts)
-        out.append({
-            "rank": rank, "player_id": rows["player_id"][i], "name": rows["name"][i], "position": p,
-            "team": rows["team"][i], "opponent": rows["opponent"][i], "game_id": rows["game_id"][i],
-            "projection": {"points": round(pts, 2), "low": round(float(pred["low"][i]), 2),
-                           "high": round(float(pred["high"][i]), 2)},
-            "percentile": pct, "grade": _grade(pct),
-        })
+        out.append(
+            {
+                "rank": rank,
+                "player_id": rows["player_id"][i],
+                "name": rows["name"][i],
+                "position": p,
+                "team": rows["team"][i],
+                "opponent": rows["opponent"][i],
+                "game_id": rows["game_id"][i],
+                "projection": {
+                    "points": round(pts, 2),
+                    "low": round(float(pred["low"][i]), 2),
+                    "high": round(float(pred["high"][i]), 2),
+                },
+                "percentile": pct,
+                "grade": _grade(pct),
+            }
+        )
     out.sort(key=lambda r: (-r["projection"]["points"], r["player_id"]))
     if position is None:
         for overall, row in enumerate(out, start=1):

@@ -66,8 +66,13 @@ def save(model: TrainedModel, models_dir: Path | str) -> str:
     estimator = models_dir / (model_id + ESTIMATOR_SUFFIX)
     files.write_atomic(estimator, blob, durable=True)
     model.model_id = model_id
-    manifest = {**model.manifest(), "estimator_file": estimator.name, "estimator_bytes": len(blob),
-                "estimator_sha256": hashlib.sha256(blob).hexdigest(), "complete": True}
+    manifest = {
+        **model.manifest(),
+        "estimator_file": estimator.name,
+        "estimator_bytes": len(blob),
+        "estimator_sha256": hashlib.sha256(blob).hexdigest(),
+        "complete": True,
+    }
     files.write_atomic(models_dir / (model_id + MANIFEST_SUFFIX), json.dumps(manifest, indent=2).encode(), durable=True)
     files.write_atomic(models_dir / LATEST_FILE, (model_id + "\n").encode(), durable=True)
     return model_id
@@ -83,8 +88,20 @@ def _read_manifest(models_dir: Path, model_id: str) -> dict[str, Any] | None:
         size = estimator.stat().st_size
     except (OSError, ValueError):
         return None
-    required = ("format", "model_id", "scoring", "seasons", "feature_names", "metrics", "fingerprint", "created_at",
-                "estimator_file", "estimator_bytes", "estimator_sha256", "complete")
+    required = (
+        "format",
+        "model_id",
+        "scoring",
+        "seasons",
+        "feature_names",
+        "metrics",
+        "fingerprint",
+        "created_at",
+        "estimator_file",
+        "estimator_bytes",
+        "estimator_sha256",
+        "complete",
+    )
     if not isinstance(manifest, dict) or any(k not in manifest for k in required) or manifest["complete"] is not True:
         return None
     if manifest["model_id"] != model_id or manifest["estimator_bytes"] != size:
@@ -103,12 +120,18 @@ def list_models(models_dir: Path | str) -> list[dict[str, Any]]:
         manifest = _read_manifest(models_dir, path.name[: -len(MANIFEST_SUFFIX)])
         if manifest is None:
             continue
-        out.append({
-            "model_id": manifest["model_id"], "created_at": manifest["created_at"], "scoring": manifest["scoring"],
-            "seasons": manifest["seasons"], "metrics": manifest["metrics"], "fingerprint": manifest["fingerprint"],
-            "loadable": manifest["format"] == MODEL_FORMAT and manifest["feature_names"] == list(FEATURE_NAMES),
-            "latest": manifest["model_id"] == latest,
-        })
+        out.append(
+            {
+                "model_id": manifest["model_id"],
+                "created_at": manifest["created_at"],
+                "scoring": manifest["scoring"],
+                "seasons": manifest["seasons"],
+                "metrics": manifest["metrics"],
+                "fingerprint": manifest["fingerprint"],
+                "loadable": manifest["format"] == MODEL_FORMAT and manifest["feature_names"] == list(FEATURE_NAMES),
+                "latest": manifest["model_id"] == latest,
+            }
+        )
     out.sort(key=lambda m: m["model_id"], reverse=True)
     return out
 
@@ -153,13 +176,23 @@ def _load_file(models_dir: Path, model_id: str) -> TrainedModel:
     except (OSError, ValueError) as exc:
         raise DataFormatError(f"model {model_id} in {models_dir} is damaged ({exc}); run `fgrid train`") from exc
     return TrainedModel(
-        scoring=manifest["scoring"], seasons=list(manifest["seasons"]), feature_names=list(manifest["feature_names"]),
+        scoring=manifest["scoring"],
+        seasons=list(manifest["seasons"]),
+        feature_names=list(manifest["feature_names"]),
         median=[lgb.Booster(model_str=s) for s in payload["median"]],
-        low=lgb.Booster(model_str=payload["low"]), high=lgb.Booster(model_str=payload["high"]),
-        linear=payload["linear"], scale_low=float(manifest["scale_low"]), scale_high=float(manifest["scale_high"]),
-        metrics=manifest["metrics"], fingerprint=manifest["fingerprint"], created_at=manifest["created_at"],
-        linear_weight=float(manifest.get("linear_weight", LINEAR_WEIGHT)), params=manifest.get("params", {}),
-        model_id=model_id, linear_ref=payload.get("linear_ref", {}), reference=payload.get("reference", {}),
+        low=lgb.Booster(model_str=payload["low"]),
+        high=lgb.Booster(model_str=payload["high"]),
+        linear=payload["linear"],
+        scale_low=float(manifest["scale_low"]),
+        scale_high=float(manifest["scale_high"]),
+        metrics=manifest["metrics"],
+        fingerprint=manifest["fingerprint"],
+        created_at=manifest["created_at"],
+        linear_weight=float(manifest.get("linear_weight", LINEAR_WEIGHT)),
+        params=manifest.get("params", {}),
+        model_id=model_id,
+        linear_ref=payload.get("linear_ref", {}),
+        reference=payload.get("reference", {}),
     )
 
 
@@ -204,4 +237,3 @@ def load_model(models_dir: Path | str, model_id: str | None = None) -> TrainedMo
         while len(_LOADED) >= MAX_LOADED:
             del _LOADED[next(iter(_LOADED))]  # the oldest loaded (a long-lived worker sees many trainings)
         return _LOADED.setdefault((key_dir, model_id), model)
-

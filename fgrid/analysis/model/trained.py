@@ -109,8 +109,13 @@ def raw_predict(
     debut = feats["n_prev"] == 0
     eng = linear_engine(model)
     median = np.where(debut, eng.debut[pos, 0], median)
-    return {"median": median, "trees": trees, "q_lo": np.where(debut, eng.debut[pos, 1], q_lo),
-            "q_hi": np.where(debut, eng.debut[pos, 2], q_hi), "debut": debut}
+    return {
+        "median": median,
+        "trees": trees,
+        "q_lo": np.where(debut, eng.debut[pos, 1], q_lo),
+        "q_hi": np.where(debut, eng.debut[pos, 2], q_hi),
+        "debut": debut,
+    }
 
 
 def half_widths(raw: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -138,4 +143,3 @@ def predict_rows(
     raw = raw_predict(model, x, feats, frame["pos"].to_numpy())
     low, high = interval(model, raw)
     return {"projected": raw["median"], "low": low, "high": high}
-

@@ -66,14 +66,27 @@ N_THREADS = 2
 SEEDS = (0, 1, 2)
 #: The median models: L1 loss, small trees, row and feature bagging (chosen on 2019-2021 -> 2022).
 MEDIAN_PARAMS: dict[str, Any] = {
-    "objective": "l1", "learning_rate": 0.045, "num_leaves": 15, "min_data_in_leaf": 50, "feature_fraction": 0.7,
-    "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0, "verbose": -1,
+    "objective": "l1",
+    "learning_rate": 0.045,
+    "num_leaves": 15,
+    "min_data_in_leaf": 50,
+    "feature_fraction": 0.7,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "verbose": -1,
 }
 MEDIAN_ROUNDS = 400
 #: The quantile models of the interval's ends (before calibration).
 QUANTILE_PARAMS: dict[str, Any] = {
-    "objective": "quantile", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 100,
-    "feature_fraction": 0.7, "bagging_fraction": 0.8, "bagging_freq": 1, "verbose": -1,
+    "objective": "quantile",
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "min_data_in_leaf": 100,
+    "feature_fraction": 0.7,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "verbose": -1,
 }
 QUANTILE_ROUNDS = 300
 #: Validation (and the backtest's usual check) scores weeks from this one on: earlier weeks lean on last season.
@@ -103,7 +116,6 @@ def _fit_boosters(
     return median, ends[0], ends[1]
 
 
-
 def _metrics(frame: pl.DataFrame, pred: dict[str, np.ndarray]) -> dict[str, Any]:
     """MAE per position (and ALL) against the naive baseline, their ratio, and interval coverage."""
     actual = frame["actual"].to_numpy()
@@ -118,8 +130,13 @@ def _metrics(frame: pl.DataFrame, pred: dict[str, np.ndarray]) -> dict[str, Any]
         mae = float(np.abs(actual[m] - pred["projected"][m]).mean())
         bmae = float(np.abs(actual[m] - base[m]).mean())
         cov = float(((actual[m] >= pred["low"][m]) & (actual[m] <= pred["high"][m])).mean())
-        out[group] = {"rows": int(m.sum()), "mae": round(mae, 4), "baseline_mae": round(bmae, 4),
-                      "ratio": round(mae / bmae, 4) if bmae > 0 else None, "coverage": round(cov, 4)}
+        out[group] = {
+            "rows": int(m.sum()),
+            "mae": round(mae, 4),
+            "baseline_mae": round(bmae, 4),
+            "ratio": round(mae / bmae, 4) if bmae > 0 else None,
+            "coverage": round(cov, 4),
+        }
     return out
 
 
@@ -132,8 +149,14 @@ def _fingerprint(ds: Dataset, frame: pl.DataFrame, seasons: Sequence[int]) -> di
     return {"version": str(ds.version), "sha256": digest.hexdigest()[:16]}
 
 
-def _fit(ds: Dataset, scoring: str, seasons: list[int], frame: pl.DataFrame, x: np.ndarray,
-         progress: Callable[[float], None] | None = None) -> TrainedModel:
+def _fit(
+    ds: Dataset,
+    scoring: str,
+    seasons: list[int],
+    frame: pl.DataFrame,
+    x: np.ndarray,
+    progress: Callable[[float], None] | None = None,
+) -> TrainedModel:
     m = (frame["season"].is_in(seasons) & (frame["n_prev"] >= 1)).to_numpy()
     if not m.any():
         raise NoDataError(f"no games to train on in season(s) {', '.join(map(str, seasons))}")
@@ -142,8 +165,18 @@ def _fit(ds: Dataset, scoring: str, seasons: list[int], frame: pl.DataFrame, x: 
         warnings.simplefilter("ignore")
         linear = backtest.fit_engine(ds, seasons=tuple(seasons), scoring=scoring)
     model = TrainedModel(
-        scoring=scoring, seasons=list(seasons), feature_names=list(FEATURE_NAMES), median=median, low=low, high=high,
-        linear=linear, scale_low=1.0, scale_high=1.0, metrics={}, fingerprint={}, created_at="",
+        scoring=scoring,
+        seasons=list(seasons),
+        feature_names=list(FEATURE_NAMES),
+        median=median,
+        low=low,
+        high=high,
+        linear=linear,
+        scale_low=1.0,
+        scale_high=1.0,
+        metrics={},
+        fingerprint={},
+        created_at="",
     )
     rows = frame.filter(pl.Series(m))
     eng = linear_engine(model)
@@ -204,26 +237,36 @@ def train(
         val_model.scale_low, val_model.scale_high = scale_low, scale_high
         low, high = interval(val_model, raw)
         metrics = {
-            "validation": {"trained_on": fit_on, "season": held, "weeks": f"{VALIDATION_MIN_WEEK}+ (REG)",
-                           "by_position": _metrics(vframe, {"projected": raw["median"], "low": low, "high": high})},
+            "validation": {
+                "trained_on": fit_on,
+                "season": held,
+                "weeks": f"{VALIDATION_MIN_WEEK}+ (REG)",
+                "by_position": _metrics(vframe, {"projected": raw["median"], "low": low, "high": high}),
+            },
         }
     else:
         metrics = {"validation": None, "note": "one training season: no held-out season to validate or calibrate on"}
     report("fit", 50.0)
     model = _fit(ds, scoring, seasons, frame, x, lambda f: report("fit", 50.0 + 45.0 * f))
     model.scale_low, model.scale_high = scale_low, scale_high
-    last = ((frame["season"] == seasons[-1]).to_numpy() & eligible_mask(frame))
+    last = (frame["season"] == seasons[-1]).to_numpy() & eligible_mask(frame)
     if last.any():
         lframe = frame.filter(pl.Series(last))
         proj = predict_rows(model, ds, lframe, x[last])["projected"]
         lpos = lframe["position"].to_numpy()
-        model.reference = {p: np.percentile(proj[lpos == p], np.arange(101)).round(3).tolist()
-                           for p in POSITIONS if (lpos == p).any()}
+        model.reference = {
+            p: np.percentile(proj[lpos == p], np.arange(101)).round(3).tolist() for p in POSITIONS if (lpos == p).any()
+        }
     model.metrics = {**metrics, "train_seconds": round(time.perf_counter() - started, 1)}
     model.fingerprint = _fingerprint(ds, frame, seasons)
     model.created_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    model.params = {"median": MEDIAN_PARAMS, "median_rounds": MEDIAN_ROUNDS, "seeds": list(SEEDS),
-                    "quantile": QUANTILE_PARAMS, "quantile_rounds": QUANTILE_ROUNDS}
+    model.params = {
+        "median": MEDIAN_PARAMS,
+        "median_rounds": MEDIAN_ROUNDS,
+        "seeds": list(SEEDS),
+        "quantile": QUANTILE_PARAMS,
+        "quantile_rounds": QUANTILE_ROUNDS,
+    }
     report("done", 100.0)
     return model
 
@@ -237,4 +280,3 @@ def backtest_predictor(model: TrainedModel) -> Callable[[Dataset, pl.DataFrame, 
         return predict_rows(model, ds, rows)
 
     return model_predictor
-
