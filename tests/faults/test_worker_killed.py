@@ -85,8 +85,11 @@ def test_sigkill_mid_batch_loses_nothing(data_dir, server, workers, analysis_mix
     wait_for(lambda: redis.llen("matchups") <= BATCH - BATCH // 3, 120, "a third of the batch", interval=0.02)
     w1.kill()
     killed_at = time.monotonic()
-    before_kill = {"done": len(set(succeeded_ids(w1.text()))), "queued": redis.llen("matchups"),
-                   "unacked": redis.hlen("unacked")}
+    before_kill = {
+        "done": len(set(succeeded_ids(w1.text()))),
+        "queued": redis.llen("matchups"),
+        "unacked": redis.hlen("unacked"),
+    }
     unfinished = unfinished_on(w1, env, ids)
     w2 = workers(env, "-c", "2")
     ready = time.monotonic() - killed_at
