@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from fgrid.cli import app, main
 from fgrid.cli.options import parse_seasons, parse_weeks
 from fgrid.errors import InputError
+from tests.support import REPO
 
 runner = CliRunner()
 
@@ -167,3 +168,30 @@ def test_the_default_compare_slots_are_the_same_in_the_help_the_api_schema_and_t
     assert shown.exit_code == 0 and f"Players to start, at most the number compared {said}" in shown.output
     schema = create_api(env={"FGRID_DATA_DIR": str(tmp_path)}).openapi()["components"]["schemas"]["CompareRequest"]
     assert schema["properties"]["slots"]["description"].endswith(said + ".")
+
+
+def test_every_command_naming_opponents_takes_dash_o():
+    runner = CliRunner()
+    for command in (["analyze-player"], ["compare"], ["predict"], ["grade"]):
+        result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0 and "-o" in result.output, (command, result.output)
+
+
+def test_detach_with_an_unreachable_broker_exits_3_and_leaves_no_worker(tmp_path):
+    import subprocess
+
+    from tests.support.processes import base_env
+
+    env = base_env(tmp_path, CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+    result = subprocess.run(
+        [sys.executable, "-m", "fgrid", "worker", "--detach"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.count("\n") == 1 and "cannot reach the broker" in result.stderr
+    assert "started" not in result.stdout + result.stderr
+    assert not list((tmp_path / "run").glob("worker-*.pid"))

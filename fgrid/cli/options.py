@@ -57,6 +57,7 @@ OpponentsOption = Annotated[
     str | None,
     typer.Option(
         "--opponents",
+        "-o",
         help="Opponents, comma-separated: one per player, or one (default: "
         "each player's scheduled opponent that week).",
     ),
