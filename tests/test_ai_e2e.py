@@ -3,15 +3,14 @@ training run killed midway leaves the previous model in use. Stock Celery's `ins
 
 from __future__ import annotations
 
-import json
 import signal
-import subprocess
-import sys
+import socket
 import time
 
 import pytest
 
-from tests.support import REPO
+from fgrid.app import get_app
+from fgrid.config import Settings
 from tests.support.processes import redis_env, run_fgrid, run_json
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("heavy")]  # trains models: both cores busy
@@ -37,7 +36,7 @@ def test_ai_queue_trains_predicts_grades_and_survives_a_killed_training(data_dir
 
     worker = start_worker(env, "-Q", "ai", "-c", "1")
     queued = run_json(["train", "--seasons", "2022", "--json"], env)
-    active = wait_until(lambda: _active_names(env), timeout=60)
+    active = wait_until(lambda: _active_names(env, f"w1@{socket.gethostname()}"), timeout=60)
     assert active and "fgrid.ai.train" in active  # stock Celery lists the running task
     doc = run_json(["status", queued["task_id"], "--watch", "--json"], env, timeout=600)
     assert doc["status"] == "SUCCESS", doc
@@ -155,20 +154,11 @@ def test_ai_queue_trains_predicts_grades_and_survives_a_killed_training(data_dir
     assert again["result"]["model_id"] in {m["model_id"] for m in run_json(["model", "list", "--json"], env)}
 
 
-def _active_names(env: dict) -> str | None:
-    result = subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "fgrid", "inspect", "active", "--json", "--timeout", "2"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-    )
-    if result.returncode != 0 or not result.stdout.strip():
-        return None
-    try:
-        replies = json.loads(result.stdout)
-    except ValueError:
-        return None
-    names = [task["name"] for reply in replies.values() for task in reply] if isinstance(replies, dict) else []
-    return " ".join(names) or None
+def _active_names(env: dict, worker: str) -> str | None:
+    """The tasks ``worker`` is running, as Celery's own remote control (``celery inspect active``) lists them.
+
+    Asked from this process: a ``celery inspect`` subprocess spends seconds importing Celery and the app on a busy
+    machine, long enough to miss a training of ten seconds. Asked of one worker, it returns as soon as that answers.
+    """
+    replies = get_app(Settings.from_env(env)).control.inspect(destination=[worker], timeout=10).active() or {}
+    return " ".join(task["name"] for tasks in replies.values() for task in tasks) or None
