@@ -181,7 +181,7 @@ def check_url(url: str, variable: str) -> str:
     address = re.split(r"[/?#]", host, maxsplit=1)[0]
     if kind_of(url) in (Kind.REDIS, Kind.AMQP):
         _hostname, colon, port = address.rpartition(":")
-        if colon and port and not port.isdigit() and not address.endswith("]"):
+        if colon and port and not (port.isascii() and port.isdigit()) and not address.endswith("]"):
             raise InputError(f"malformed URL in {variable} ({masked}): port {port!r} is not a number")
     return url
 

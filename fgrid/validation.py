@@ -44,7 +44,8 @@ def optional_int(value: Any, what: str, low: int, high: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        digits = value.strip().lstrip("-") if isinstance(value, str) else ""
+        if digits.isascii() and digits.isdigit():  # not "²", which str.isdigit takes and int() refuses
             value = int(value)
         else:
             raise InputError(f"{what} must be a whole number, not {value!r}"[:160])

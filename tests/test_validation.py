@@ -33,7 +33,7 @@ def test_optional_int_accepts(value, expected):
     assert validation.optional_int(value, "week", 1, 22) == expected
 
 
-@pytest.mark.parametrize("value", [True, 0, 23, "five", 5.0, "1e3"])
+@pytest.mark.parametrize("value", [True, 0, 23, "five", 5.0, "1e3", "²", "-²"])
 def test_optional_int_refuses(value):
     with pytest.raises(InputError, match="week"):
         validation.optional_int(value, "week", 1, 22)

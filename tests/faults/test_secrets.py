@@ -136,7 +136,11 @@ def test_a_password_with_a_space_is_masked_and_one_with_unencoded_specials_is_a_
 
 
 def test_a_url_without_a_scheme_or_with_a_bad_port_is_malformed_exit_2(tmp_path):
-    for bad, said in (("redis//localhost", "has no scheme"), ("redis://localhost:port/0", "is not a number")):
+    for bad, said in (
+        ("redis//localhost", "has no scheme"),
+        ("redis://localhost:port/0", "is not a number"),
+        ("redis://localhost:²/0", "is not a number"),
+    ):
         result = run_fgrid(
             ["status", "3f1c9e5e-8d1b-4c1e-9a53-2b8f0c6d7e21"],
             {**base_env(tmp_path), "CELERY_BROKER_URL": bad},
