@@ -222,10 +222,12 @@ class TaskLedger:
         if client is not None:
             now = entry["submitted_at"]
             with client.pipeline(transaction=False) as pipe:
-                pipe.set(TASK_KEY + task_id, payload, ex=self.expires)
-                for key in (INDEX_KEY, OPEN_KEY):
+                # Open first: a writer killed in between leaves an open id without a record, which the sweep
+                # closes, never a record that no sweep looks at.
+                for key in (OPEN_KEY, INDEX_KEY):
                     pipe.zadd(key, {task_id: now})
                     pipe.expire(key, self.expires)
+                pipe.set(TASK_KEY + task_id, payload, ex=self.expires)
                 if next(_records) % TRIM_EVERY == 0:
                     # The sets' bounds, kept on every TRIM_EVERY-th record of a process (the first included): the
                     # trims cost more than the record itself, and a set only has to stay near its bound.
@@ -236,11 +238,12 @@ class TaskLedger:
             return
         folder = self._folder
         if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
-            write_atomic(folder / f"{task_id}.json", payload)
+            # Open first (see above): the record's atomic write takes the longer, with its flush to disk.
             opened = folder.parent / OPEN_FOLDER
-            opened.mkdir(exist_ok=True)
+            opened.mkdir(parents=True, exist_ok=True)
             (opened / task_id).touch()
+            folder.mkdir(exist_ok=True)
+            write_atomic(folder / f"{task_id}.json", payload)
             return
         self.app.backend.set(f"fgrid-task-{task_id}", payload)
 

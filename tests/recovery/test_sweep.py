@@ -144,3 +144,29 @@ def test_a_task_lost_too_often_fails_instead_of_looping(app):
     meta = app.backend.get_task_meta(task_id)
     assert meta["status"] == "FAILURE" and "not queued again" in str(meta["result"])
     assert task_id not in queued_ids(app)
+
+
+class Killed(BaseException):
+    """The submitting process dying at this point (nothing after it runs, no handler catches it)."""
+
+
+def test_a_submitter_killed_while_recording_leaves_nothing_unseen(app, monkeypatch):
+    # A chord's part is recorded by the publish hook of the worker that fans out; killed between the open mark and
+    # the record (the widest window, the record's write), it must leave an open id the sweep closes, never a record
+    # outside the open set that no sweep looks at (its comparison would then wait for good).
+    def die(*_args, **_kwargs):
+        raise Killed
+
+    monkeypatch.setattr(ledger, "write_atomic", die)
+    task_id = str(uuid.uuid4())
+    with pytest.raises(Killed):
+        ledger.submit(app, config.TASK_ANALYZE, KWARGS, task_id)
+    monkeypatch.undo()
+    later = time.time() + sweep.SUBMIT_GRACE + 1
+    assert TaskLedger(app).open_tasks(before=later) == [task_id] and TaskLedger(app).lookup(task_id) is None
+    assert task_id not in queued_ids(app)  # recorded first, so never published
+    suspects: dict[str, float] = {}
+    sweep.run_pass(app, FakeQueues(), suspects, now=later)
+    sweep.run_pass(app, FakeQueues(), suspects, now=later + sweep.CONFIRM_DELAY)
+    assert TaskLedger(app).open_tasks(before=later + sweep.CONFIRM_DELAY) == []
+    assert task_id not in queued_ids(app)
