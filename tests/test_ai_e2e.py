@@ -130,7 +130,8 @@ def test_ai_queue_trains_predicts_grades_and_survives_a_killed_training(data_dir
     worker.proc.wait(10)
     models = run_json(["model", "list", "--json"], env)
     assert [m["model_id"] for m in models] == [first]
-    start_worker(env, "-Q", "ai", "-c", "1")
+    # Two processes: the redelivered training takes one, the prediction need not wait behind it on the other.
+    start_worker(env, "-Q", "ai", "-c", "2")
     again = run_json(
         [
             "predict",
