@@ -48,6 +48,22 @@ RECORDED_TASKS = ("fgrid.", config.TASK_CHORD_UNLOCK)
 FAN_IN_TASKS = frozenset({config.TASK_RANK, config.TASK_BACKTEST_SUMMARY, config.TASK_LINEUP_PICK})
 
 
+#: The record on Redis (keys: the open set, the index, the task's record; arguments: the id, the time, the seconds
+#: to keep, the record, and when the sets are trimmed the index's bound and the oldest time kept).
+_RECORD_SCRIPT = b"""
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[3])
+if ARGV[5] then
+    redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[5]) - 1)
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[6])
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[6])
+end
+"""
+
+
 def new_task_id(now: float | None = None) -> str:
     """A task id that says when it was made, so that an id unknown to the ledger can be told from one lost with a
     result store that restarted empty: a UUID of version 8 (RFC 9562's own layout) whose last 48 bits are the
@@ -221,24 +237,18 @@ class TaskLedger:
         client = self._redis
         if client is not None:
             now = entry["submitted_at"]
-            with client.pipeline(transaction=False) as pipe:
-                # Open first: a writer killed in between leaves an open id without a record, which the sweep
-                # closes, never a record that no sweep looks at.
-                for key in (OPEN_KEY, INDEX_KEY):
-                    pipe.zadd(key, {task_id: now})
-                    pipe.expire(key, self.expires)
-                pipe.set(TASK_KEY + task_id, payload, ex=self.expires)
-                if next(_records) % TRIM_EVERY == 0:
-                    # The sets' bounds, kept on every TRIM_EVERY-th record of a process (the first included): the
-                    # trims cost more than the record itself, and a set only has to stay near its bound.
-                    pipe.zremrangebyrank(INDEX_KEY, 0, -INDEX_MAX_ENTRIES - 1)
-                    for key in (INDEX_KEY, OPEN_KEY):
-                        pipe.zremrangebyscore(key, "-inf", now - self.expires)
-                pipe.execute()
+            args: list[Any] = [task_id, now, self.expires, payload]
+            if next(_records) % TRIM_EVERY == 0:
+                # The sets' bounds, kept on every TRIM_EVERY-th record of a process (the first included): the trims
+                # cost more than the record itself, and a set only has to stay near its bound.
+                args += [INDEX_MAX_ENTRIES, now - self.expires]
+            # One command, applied whole by the server (a script runs atomically): one round trip and one reply.
+            client.register_script(_RECORD_SCRIPT)(keys=[OPEN_KEY, INDEX_KEY, TASK_KEY + task_id], args=args)
             return
         folder = self._folder
         if folder is not None:
-            # Open first (see above): the record's atomic write takes the longer, with its flush to disk.
+            # Open first: a writer killed in between leaves an open id without a record, which the sweep closes,
+            # never a record that no sweep looks at (the record's atomic write is the longer step).
             opened = folder.parent / OPEN_FOLDER
             opened.mkdir(parents=True, exist_ok=True)
             (opened / task_id).touch()

@@ -349,6 +349,7 @@ def test_each_sync_publishes_a_new_version_and_keeps_the_previous(
     third = sync_from_dir(shared_data, nfl_dir, seasons=range(2023, 2024))
     assert versions_in(nfl_dir) == sorted([second["version"], third["version"]])
     assert os.readlink(nfl_dir / store.CURRENT_LINK) == f"{store.VERSIONS_DIR}/{third['version']}"
+    assert load(nfl_dir).version == third["version"] and load(nfl_dir) is load(nfl_dir)  # each flip is seen
 
 
 @pytest.mark.parametrize("keep", [3, 1])

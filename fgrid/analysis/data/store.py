@@ -241,6 +241,17 @@ def sync_online(nfl_dir: Path, seasons: Iterable[int], progress: Progress | None
 
 _CACHE: dict[Path, Dataset] = {}
 _CACHE_LOCK = threading.Lock()
+#: The version folder a data folder's ``current`` link named when it was last resolved, by (data folder, link text):
+#: a sync flips the link to a new text, so reading the link (one system call) tells whether the cached Dataset is
+#: still the current one, where resolving it walks every component of the path.
+_LINKED: dict[tuple[str, str], Path] = {}
+
+
+def _link_text(nfl_dir: Path) -> tuple[str, str] | None:
+    try:
+        return str(nfl_dir), os.readlink(Path(nfl_dir) / CURRENT_LINK)
+    except (OSError, ValueError):  # no link, not a link, an unreadable folder: resolve it the long way
+        return None
 
 
 def _no_data(nfl_dir: Path) -> NoDataError:
@@ -299,20 +310,31 @@ def load(nfl_dir: Path) -> Dataset:
     No table is read here: each is read on first use. The analysis indexes come from the version's precomputed
     feature store (written by every sync; reading it needs neither polars nor the tables), or are built on first use.
     """
+    link = _link_text(nfl_dir)
+    if link is not None:
+        with _CACHE_LOCK:
+            known = _LINKED.get(link)
+            cached = _CACHE.get(known) if known is not None else None
+        if cached is not None:
+            return cached
     for _attempt in range(3):
         target = _resolve(nfl_dir)
         with _CACHE_LOCK:
             cached = _CACHE.get(target)
-        if cached is not None:
-            return cached
-        try:
-            dataset = _open(target, nfl_dir)
-        except FileNotFoundError:
-            # A sync pruned this version between resolving `current` and reading it: resolve again.
-            continue
-        with _CACHE_LOCK:
-            for stale in [p for p in _CACHE if p.parent == target.parent]:
-                del _CACHE[stale]
-            _CACHE[target] = dataset
-        return dataset
+        if cached is None:
+            try:
+                cached = _open(target, nfl_dir)
+            except FileNotFoundError:
+                # A sync pruned this version between resolving `current` and reading it: resolve again.
+                continue
+            with _CACHE_LOCK:
+                for stale in [p for p in _CACHE if p.parent == target.parent]:
+                    del _CACHE[stale]
+                _CACHE[target] = cached
+        if link is not None and _link_text(nfl_dir) == link:  # the link did not move while it was resolved
+            with _CACHE_LOCK:
+                for stale in [key for key in _LINKED if key[0] == link[0]]:
+                    del _LINKED[stale]
+                _LINKED[link] = target
+        return cached
     raise TransientDataError(f"the NFL data in {nfl_dir} changed while being read; try again")
