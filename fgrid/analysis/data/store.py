@@ -333,8 +333,8 @@ def load(nfl_dir: Path) -> Dataset:
                 _CACHE[target] = cached
         if link is not None and _link_text(nfl_dir) == link:  # the link did not move while it was resolved
             with _CACHE_LOCK:
-                for stale in [key for key in _LINKED if key[0] == link[0]]:
-                    del _LINKED[stale]
+                for moved in [key for key in _LINKED if key[0] == link[0]]:
+                    del _LINKED[moved]
                 _LINKED[link] = target
         return cached
     raise TransientDataError(f"the NFL data in {nfl_dir} changed while being read; try again")
