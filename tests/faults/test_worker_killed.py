@@ -67,6 +67,23 @@ def holding(log: str) -> bool:
     return bool(set(received) - set(succeeded_ids(log)))
 
 
+def _kill_while_holding(worker, batch: list[str], timeout: float = 120) -> bool:
+    """SIGKILL ``worker`` at a look at its log that finds a third of ``batch`` done and a message held; False if
+    the whole batch finished without such a look."""
+    wanted = set(batch)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = worker.text()
+        done = wanted.intersection(succeeded_ids(log))
+        if len(done) >= len(wanted) // 3 and holding(log):
+            worker.kill()
+            return True
+        if done == wanted:
+            return False
+        time.sleep(0.005)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for a third of the batch to be done")
+
+
 def succeeded_ids(*logs: str) -> list[str]:
     return [m for text in logs for m in re.findall(r"Task fgrid\.analyze_player\[([0-9a-f-]{36})\] succeeded", text)]
 
@@ -161,18 +178,21 @@ def test_embedded_broker_sigkill_loses_nothing(data_dir, workers, analysis_mix):
     env = base_env(data_dir)
     n = 300
     w1 = workers(env, "-c", "2")
-    kwargs_list = mix_kwargs(analysis_mix, n)
-    ids = submit_many(env, "fgrid.analyze_player", kwargs_list)
-    # Kill once a third of the batch is done, while the worker holds a message it has taken (received, not
+    ids: list[str] = []
+    kwargs_list: list[dict] = []
+    # Kill once a third of a batch is done, while the worker holds a message it has taken (received, not
     # finished), as a kill at random mostly does. Both read from one look at the worker's log: reading the result
-    # files takes long enough on a busy machine for the worker to finish the batch in between.
-    wait_for(
-        lambda: (log := w1.text()) and len(set(succeeded_ids(log))) >= n // 3 and holding(log),
-        120,
-        "a third of the batch done and the worker holding a message",
-        interval=0.005,
-    )
-    w1.kill()
+    # files takes long enough on a busy machine for the worker to finish the batch in between. A look can miss
+    # every such moment of a batch (each lasts a fraction of a millisecond): then another batch is sent.
+    for _ in range(5):
+        batch_kwargs = mix_kwargs(analysis_mix, n)
+        batch = submit_many(env, "fgrid.analyze_player", batch_kwargs)
+        ids, kwargs_list = ids + batch, kwargs_list + batch_kwargs
+        if _kill_while_holding(w1, batch):
+            break
+    else:
+        raise AssertionError("five batches ran without a look at the log finding the worker holding a message")
+    n = len(ids)
     killed_at = time.monotonic()
     lost = unfinished_on(w1, env, ids)  # taken by the killed worker: gone from the folder, in its memory only
     w2 = workers(env, "-c", "2")
