@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from fgrid.config import TASK_AI_TRAIN
 from tests.faults.conftest import count_final, metas, submit_many
 from tests.support.processes import redis_env
 from tests.support.waiting import wait_for
@@ -69,8 +70,10 @@ def test_cancel_terminate_still_stops_a_running_task(data_dir, server, workers):
 
     env = redis_env(data_dir, server)
     worker = workers(env, "-c", "1")
-    (task_id,) = submit_many(env, LONG, long_kwargs(1))
-    wait_for(lambda: metas(env, [task_id])[task_id]["status"] == "STARTED", 60, "the task to start")
+    # A training (ten seconds or more): a refit backtest week (about one) can finish while the CLI starts up on a
+    # busy machine, and there would be nothing left to cancel.
+    (task_id,) = submit_many(env, TASK_AI_TRAIN, [{"seasons": [2022]}])
+    wait_for(lambda: metas(env, [task_id])[task_id]["status"] in ("STARTED", "PROGRESS"), 60, "the task to start")
     result = run_fgrid(["cancel", task_id, "--terminate"], env, timeout=60)
     assert result.returncode == 0, result.stderr
     wait_for(lambda: metas(env, [task_id])[task_id]["status"] == "REVOKED", 30, "the task to be revoked")
