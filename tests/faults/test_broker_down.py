@@ -10,12 +10,11 @@ import pytest
 from tests.faults.conftest import LAMB
 from tests.support.processes import base_env, run_fgrid
 from tests.support.servers import free_port
+from tests.support.waiting import HANG
 
 pytestmark = pytest.mark.faults
 
 PASSWORD = "broker-pw-7731"
-#: Seconds after which a command that should fail at once is taken to hang (before these fixes: 21 s and more).
-HANG = 15
 COMMANDS = {
     "analyze-player": ["analyze-player", LAMB, "--opponent", "SF", "--season", "2023", "--week", "5"],
     "compare": ["compare", LAMB, "Tyreek Hill", "--opponents", "SF,NYG", "--season", "2023", "--week", "5"],

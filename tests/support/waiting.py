@@ -5,6 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+#: Seconds after which a command that should fail at once (a broker down, a wrong password) is taken to hang: alone
+#: it takes 1-3 s, in a full parallel run on 2 cores up to about 10 s, and it took 21 s and more before fgrid set
+#: its connect timeouts.
+HANG = 15
+
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.1) -> float:
     """Poll ``predicate`` until it is true; return the seconds it took. Raise AssertionError after ``timeout``."""
