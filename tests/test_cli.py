@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from fgrid.cli import app, main
 from fgrid.cli.options import parse_seasons, parse_weeks
 from fgrid.errors import InputError
-from tests.support import REPO
+from tests.support.processes import base_env, run_fgrid
 
 runner = CliRunner()
 
@@ -178,19 +178,8 @@ def test_every_command_naming_opponents_takes_dash_o():
 
 
 def test_detach_with_an_unreachable_broker_exits_3_and_leaves_no_worker(tmp_path):
-    import subprocess
-
-    from tests.support.processes import base_env
-
     env = base_env(tmp_path, CELERY_BROKER_URL="redis://127.0.0.1:1/0")
-    result = subprocess.run(
-        [sys.executable, "-m", "fgrid", "worker", "--detach"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
+    result = run_fgrid(["worker", "--detach"], env, timeout=120)
     assert result.returncode == 3, result.stderr
     assert result.stderr.count("\n") == 1 and "cannot reach the broker" in result.stderr
     assert "started" not in result.stdout + result.stderr
