@@ -1,9 +1,10 @@
 """The seed's HTTP API on fgrid's job system: queue analyses, read a task's status, check health.
 
-Endpoints are plain ``def`` functions: FastAPI runs them in its threadpool, so blocking Celery and Redis calls never
-stall the event loop. Requests are validated by the service layer the CLI uses too (:mod:`fgrid.service`), and
-fgrid's exceptions become status codes in one handler. Building the app reads the environment once and connects to
-nothing.
+Each endpoint hands its blocking work (the checks against the data, the Celery and Redis calls) to the thread pool
+in one trip, so the event loop never stalls; FastAPI then checks the response on the loop (a plain ``def`` endpoint
+would cost a second trip, for that check). Requests are validated by the service layer the CLI uses too
+(:mod:`fgrid.service`), and fgrid's exceptions become status codes in one handler. Building the app reads the
+environment once and connects to nothing.
 
 Serve it with ``fgrid serve``, ``uvicorn fgrid.api:app`` or
 ``gunicorn fgrid.api:app -k uvicorn.workers.UvicornWorker`` (``app`` is built on first access).
@@ -16,6 +17,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Request
@@ -319,8 +321,13 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
     # bearer scheme in the OpenAPI schema, and only when a token is actually required.
     secured = [Depends(HTTPBearer(auto_error=False, description="FGRID_API_TOKEN"))] if token else []
 
-    def queued(task_name: str, kwargs: dict[str, Any]) -> TaskQueued:
-        return TaskQueued(task_id=lifecycle.submit(settings, task_name, kwargs), status="queued")
+    async def queued(task_name: str, checked: Callable[[], dict[str, Any]]) -> TaskQueued:
+        """Check the request (``checked`` gives the task's kwargs) and queue the task, off the event loop."""
+
+        def submit() -> TaskQueued:
+            return TaskQueued(task_id=lifecycle.submit(settings, task_name, checked()), status="queued")
+
+        return await run_in_threadpool(submit)
 
     @api.post(
         "/api/tasks/analyze-player",
@@ -330,19 +337,9 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
         dependencies=secured,
         tags=["tasks"],
     )
-    def analyze_player(body: AnalyzeRequest) -> TaskQueued:
+    async def analyze_player(body: AnalyzeRequest) -> TaskQueued:
         """Queue a matchup analysis of one player against one opponent (queue `matchups`)."""
-        kwargs = resolve.analyze_request(
-            settings,
-            player=body.player_id,
-            opponent=body.opponent_id,
-            location=body.location,
-            season=body.season,
-            week=body.week,
-            scoring=body.scoring,
-            what_if=body.what_if,
-        )
-        return queued(config.TASK_ANALYZE, kwargs)
+        return await queued(config.TASK_ANALYZE, partial(analysis_kwargs, settings, body))
 
     @api.post(
         "/api/tasks/compare-players",
@@ -352,9 +349,10 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
         dependencies=secured,
         tags=["tasks"],
     )
-    def compare_players(body: CompareRequest) -> TaskQueued:
+    async def compare_players(body: CompareRequest) -> TaskQueued:
         """Queue a comparison of players, each against an opponent, ranked by projection (queue `analysis`)."""
-        kwargs = resolve.compare_request(
+        checked = partial(
+            resolve.compare_request,
             settings,
             body.player_ids,
             body.opponent_ids,
@@ -364,7 +362,7 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
             body.slots,
             what_if=body.what_if,
         )
-        return queued(config.TASK_COMPARE, kwargs)
+        return await queued(config.TASK_COMPARE, checked)
 
     @api.post(
         "/api/tasks/lineup",
@@ -374,13 +372,20 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
         dependencies=secured,
         tags=["tasks"],
     )
-    def lineup(body: LineupRequest) -> TaskQueued:
+    async def lineup(body: LineupRequest) -> TaskQueued:
         """Queue the best lineup of a roster for one week: one projection per player, then the exact assignment
         of players to slots, the bench with each player's gap, and players on a bye apart (queue `analysis`)."""
-        kwargs = resolve.lineup_request(
-            settings, body.player_ids, body.slots, body.season, body.week, body.scoring, body.model
+        checked = partial(
+            resolve.lineup_request,
+            settings,
+            body.player_ids,
+            body.slots,
+            body.season,
+            body.week,
+            body.scoring,
+            body.model,
         )
-        return queued(config.TASK_LINEUP, kwargs)
+        return await queued(config.TASK_LINEUP, checked)
 
     @api.post(
         "/api/tasks/predict",
@@ -390,20 +395,14 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
         dependencies=secured,
         tags=["ai"],
     )
-    def predict(body: PredictRequest) -> TaskQueued:
+    async def predict(body: PredictRequest) -> TaskQueued:
         """Queue a projection of one player against one opponent by the trained model (queue `ai`)."""
-        resolve.require_model(settings)
-        kwargs = resolve.analyze_request(
-            settings,
-            player=body.player_id,
-            opponent=body.opponent_id,
-            location=body.location,
-            season=body.season,
-            week=body.week,
-            scoring=body.scoring,
-            what_if=body.what_if,
-        )
-        return queued(config.TASK_AI_PREDICT, kwargs)
+
+        def checked() -> dict[str, Any]:
+            resolve.require_model(settings)
+            return analysis_kwargs(settings, body)
+
+        return await queued(config.TASK_AI_PREDICT, checked)
 
     @api.post(
         "/api/tasks/grade",
@@ -413,13 +412,17 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
         dependencies=secured,
         tags=["ai"],
     )
-    def grade(body: GradeRequest) -> TaskQueued:
+    async def grade(body: GradeRequest) -> TaskQueued:
         """Queue grades of players, each against an opponent, by the trained model (queue `ai`)."""
-        resolve.require_model(settings)
-        kwargs = resolve.compare_request(
-            settings, body.player_ids, body.opponent_ids, body.season, body.week, what_if=body.what_if
-        )
-        return queued(config.TASK_AI_GRADE, {"requests": kwargs["requests"]})
+
+        def checked() -> dict[str, Any]:
+            resolve.require_model(settings)
+            kwargs = resolve.compare_request(
+                settings, body.player_ids, body.opponent_ids, body.season, body.week, what_if=body.what_if
+            )
+            return {"requests": kwargs["requests"]}
+
+        return await queued(config.TASK_AI_GRADE, checked)
 
     @api.get(
         "/api/tasks/status/{task_id}",
@@ -428,7 +431,7 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
         dependencies=secured,
         tags=["tasks"],
     )
-    def task_status(
+    async def task_status(
         task_id: str = Path(
             description="The id returned when the task was queued (a UUID).",
             examples=[EXAMPLE_TASK_ID],
@@ -436,7 +439,7 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
         ),
     ) -> TaskStatus:
         """Show a task's state and, once it is ready, its result (or its error)."""
-        return TaskStatus(**lifecycle.status(settings, task_id))
+        return TaskStatus(**await run_in_threadpool(lifecycle.status, settings, task_id))
 
     @api.get(
         HEALTH_PATH,
@@ -444,10 +447,10 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
         responses={503: {"model": Health, "description": "Unavailable."}},
         tags=["health"],
     )
-    def health(request: Request) -> JSONResponse:
+    async def health(request: Request) -> JSONResponse:
         """Say whether the broker and result store are reachable (200, else 503) and how many workers are alive;
         where they are and the workers' names only with the bearer token (when one is set)."""
-        report = health_service.health(settings)
+        report = await run_in_threadpool(health_service.health, settings)
         if token is not None and not _bearer_matches(request.headers.get("authorization", ""), token):
             report = _redacted(report)
         return JSONResponse(Health(**report).model_dump(), status_code=200 if report["status"] == "ok" else 503)
@@ -464,6 +467,20 @@ def create_api(settings: Settings | None = None, *, env: Mapping[str, str] | Non
             allow_headers=["Authorization", "Content-Type"],
         )
     return api
+
+
+def analysis_kwargs(settings: Settings, body: AnalyzeRequest | PredictRequest) -> dict[str, Any]:
+    """The analysis task's kwargs for an analyze or predict request, checked against the data."""
+    return resolve.analyze_request(
+        settings,
+        player=body.player_id,
+        opponent=body.opponent_id,
+        location=body.location,
+        season=body.season,
+        week=body.week,
+        scoring=body.scoring,
+        what_if=body.what_if,
+    )
 
 
 def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:

@@ -196,16 +196,19 @@ LAYER_RULES = [
     ),
     pytest.param(
         ("fgrid.broker",),
-        ("fgrid.cli", "fgrid.render", "fgrid.service", "fgrid.api"),
+        ("fgrid.cli", "fgrid.render", "fgrid.service", "fgrid.api", "fgrid.serving"),
         None,
         id="broker-imports-no-upper-layer",
     ),
     pytest.param(
-        ("fgrid.service",), ("fgrid.cli", "fgrid.render", "fgrid.api"), None, id="service-imports-no-interface"
+        ("fgrid.service",),
+        ("fgrid.cli", "fgrid.render", "fgrid.api", "fgrid.serving"),
+        None,
+        id="service-imports-no-interface",
     ),
     pytest.param(
         ("fgrid.recovery",),
-        ("fgrid.service", "fgrid.cli", "fgrid.render", "fgrid.api"),
+        ("fgrid.service", "fgrid.cli", "fgrid.render", "fgrid.api", "fgrid.serving"),
         None,
         id="recovery-imports-no-upper-layer",
     ),

@@ -85,10 +85,30 @@ def test_embedded_default_runs_real_analyses(data_dir, start_worker):
     submit_analysis_and_compare(env)
 
 
+def submits_without_a_result_subscription(env: dict, redis_server) -> None:
+    """A submit does not subscribe its client to the task's result (fgrid's result store drops Celery's subscription
+    per sent task: nothing of fgrid's waits on it), and Celery's own ``AsyncResult.get`` still gets a result that was
+    stored before it was called."""
+    from fgrid import config
+    from fgrid.app import get_app
+    from fgrid.config import Settings
+    from fgrid.service import lifecycle
+
+    settings = Settings.from_env(env)
+    request = {"player": LAMB, "opponent": "SF", "season": 2023, "week": 5}
+    task_id = lifecycle.submit(settings, config.TASK_ANALYZE, request)
+    app = get_app(settings)
+    channel = app.backend.get_key_for_task(task_id)
+    assert [count for _, count in redis_server.client().pubsub_numsub(channel)] == [0]
+    assert lifecycle.wait(settings, task_id, timeout=60)["state"] == "SUCCESS"
+    check_analysis(app.AsyncResult(task_id).get(timeout=30))
+
+
 def test_redis_runs_real_analyses_and_stock_celery_sees_the_app(data_dir, redis_server, start_worker):
     env = redis_env(data_dir, redis_server)
     start_worker(env, "-c", "2")
     submit_analysis_and_compare(env)
+    submits_without_a_result_subscription(env, redis_server)
 
     celery = [sys.executable, "-m", "celery", "-A", "fgrid"]
     registered = subprocess.run(

@@ -62,9 +62,10 @@ class FgridTask(Task):
     # at once and be spent before a file being replaced is back.
     retry_jitter = False
     max_retries = 3
-    #: Characters of the result in the worker's "succeeded" log line: enough to recognize it; building the default
-    #: 1024 costs more than the analysis itself (the whole result is in the result store anyway).
-    resultrepr_maxsize = 200
+    #: Characters of the result in the worker's "succeeded" log line: enough to recognize it (an analysis shows its
+    #: player). Celery builds this text for every task, logged or not, at a cost that grows with its length: the
+    #: default 1024 costs more than the analysis itself (the whole result is in the result store anyway).
+    resultrepr_maxsize = 100
     #: At most one copy of a task id runs at a time (a long task that must not run twice at once, such as training):
     #: a second delivery while one runs waits for it and returns its result, one after it finished returns the
     #: stored result. The lease lives in the result store (fgrid.broker.leases).

@@ -52,6 +52,9 @@ def serve(
             f"warning: serving on {host} without {config.ENV_API_TOKEN}: anyone who can reach "
             f"port {port} can queue tasks\n"
         )
+    from fgrid import serving
+
+    serving.check_port(host, port)
     if workers == 1:
         from fgrid.api import create_api
 
@@ -59,12 +62,4 @@ def serve(
     else:
         # Each process builds its own app from the environment, so hand the data folder on through it.
         os.environ[config.ENV_DATA_DIR] = str(settings.data_dir)
-        uvicorn.run(
-            "fgrid.api:create_api",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_level=log_level.lower(),
-            server_header=False,
-        )
+        serving.serve_processes(host, port, workers, log_level.lower())

@@ -249,7 +249,8 @@ _LINKED: dict[tuple[str, str], Path] = {}
 
 def _link_text(nfl_dir: Path) -> tuple[str, str] | None:
     try:
-        return str(nfl_dir), os.readlink(Path(nfl_dir) / CURRENT_LINK)
+        folder = os.fspath(nfl_dir)
+        return folder, os.readlink(os.path.join(folder, CURRENT_LINK))
     except (OSError, ValueError):  # no link, not a link, an unreadable folder: resolve it the long way
         return None
 

@@ -1,0 +1,89 @@
+"""``fgrid serve --workers N`` for real: each process listens on a socket of its own, so kept connections spread
+over them; a process that dies is replaced; a port in use is one line; SIGTERM to the main process ends them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+
+import pytest
+
+from tests.support.processes import base_env, run_fgrid
+from tests.support.servers import free_port
+from tests.support.sockets import ESTABLISHED, LISTEN, children, per_process
+from tests.support.waiting import HANG
+
+pytestmark = pytest.mark.e2e
+
+CONNECTIONS = 40
+
+
+def listening(server, count: int, timeout: float = 60) -> list[int]:
+    """The server's processes once ``count`` of them listen on its port (each on a socket of its own)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = children(server.pid)
+        if sum(1 for n in per_process(server.port, pids, LISTEN).values() if n) == count:
+            return [pid for pid, n in per_process(server.port, pids, LISTEN).items() if n]
+        assert time.monotonic() < deadline, f"not {count} listening processes: {server.text()[-1500:]}"
+        time.sleep(0.05)
+
+
+def get_over(conn: socket.socket, path: str = "/openapi.json") -> None:
+    """One GET on a kept connection, its response read whole."""
+    conn.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += conn.recv(65536)
+    header, _, body = head.partition(b"\r\n\r\n")
+    assert header.startswith(b"HTTP/1.1 200"), header
+    lines = header.split(b"\r\n")
+    length = next(int(line.split(b":")[1]) for line in lines if line.lower().startswith(b"content-length"))
+    while len(body) < length:
+        body += conn.recv(65536)
+
+
+def test_kept_connections_spread_over_the_processes(data_dir, serve):
+    # One listening socket shared by all the processes (uvicorn's --workers) left nearly all of them on one process.
+    server = serve(base_env(data_dir), "--workers", "2")
+    pids = listening(server, 2)
+    conns = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(CONNECTIONS)]
+    try:
+        for conn in conns:
+            get_over(conn)
+        held = per_process(server.port, pids, ESTABLISHED)
+        assert sum(held.values()) == CONNECTIONS, held
+        assert min(held.values()) >= CONNECTIONS // 5, held  # an even split gives 20 each; under 8 is 1 in 20,000
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def test_a_process_that_dies_is_replaced_and_sigterm_ends_them_all(data_dir, serve):
+    server = serve(base_env(data_dir), "--workers", "2")
+    first = listening(server, 2)
+    os.kill(first[0], signal.SIGKILL)
+    now = listening(server, 2)
+    assert first[0] not in now and first[1] in now
+    assert "starting another" in server.text()
+    with server.client() as http:
+        assert http.get("/api/health").status_code == 200
+
+    os.kill(server.pid, signal.SIGTERM)  # the main process alone, as a process manager stops it
+    server.proc.wait(HANG)
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in now)
+
+
+def test_a_port_in_use_is_one_line_before_anything_starts(data_dir):
+    port = free_port()
+    with socket.create_server(("127.0.0.1", port)):
+        for workers in ("1", "2"):
+            started = time.monotonic()
+            result = run_fgrid(["serve", "--port", str(port), "--workers", workers], base_env(data_dir), timeout=60)
+            assert time.monotonic() - started < HANG
+            assert result.returncode != 0
+            assert result.stderr.strip().splitlines() == [
+                f"error: port {port} on 127.0.0.1 is in use; stop what listens there or choose another port with --port"
+            ], result.stderr
