@@ -301,13 +301,29 @@ def test_sigkill_during_comparisons_loses_none(data_dir, server, workers, analys
     )
 
 
+def publish_chord(app, requests: list[dict]) -> tuple[str, str, list[str]]:
+    """Publish a comparison's chord as compare_players builds it (no worker yet: its parts are published and
+    recorded); the ids of its ranking, its group and its parts."""
+    from celery import chord
+
+    from fgrid import config
+
+    parts = [app.signature(config.TASK_ANALYZE, kwargs=kw) for kw in requests]
+    ranking = chord(parts)(app.signature(config.TASK_RANK, kwargs={"slots": 1}))
+    ids = ranking.id, ranking.parent.id, [part.id for part in ranking.parent.results]
+    # Celery's result objects of a group subscribe to their tasks and unsubscribe when the last one goes, which
+    # could be in a later test, its Redis stopped: end the subscriptions now.
+    for task_id in (ids[0], *ids[2]):
+        app.backend.result_consumer.cancel_for(task_id)
+    return ids
+
+
 def test_a_chord_part_stored_by_a_worker_killed_before_counting_it_still_completes_the_chord(
     data_dir, server, workers, analysis_mix
 ):
     """The narrowest kill of a comparison: a part's worker stored its result and died before counting it in the
     chord. Recovery counts it (Celery's Redis chord counts a part and publishes the callback once, whoever calls),
     and the ranking runs under the comparison's id."""
-    from celery import chord
     from celery.app.task import Context
 
     from fgrid import config
@@ -319,12 +335,7 @@ def test_a_chord_part_stored_by_a_worker_killed_before_counting_it_still_complet
     env = redis_env(data_dir, server)
     app = app_of(env)
     requests = mix_kwargs(analysis_mix, 2)
-    # The comparison's chord as compare_players builds it (no worker yet): its parts are published and recorded.
-    parts = [app.signature(config.TASK_ANALYZE, kwargs=kw) for kw in requests]
-    ranking = chord(parts)(app.signature(config.TASK_RANK, kwargs={"slots": 1}))
-    ranking_id, group, part_ids = ranking.id, ranking.parent.id, [part.id for part in ranking.parent.results]
-    for result in (ranking, *ranking.parent.results):
-        app.backend.remove_pending_result(result)  # unsubscribed now, while Redis is up (not at exit)
+    ranking_id, group, part_ids = publish_chord(app, requests)
     redis = server.client()
     assert redis.llen("matchups") == 2
     redis.delete("matchups")  # taken by a worker ...
