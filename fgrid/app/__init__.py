@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> Celery:
     # Celery; building the app does.
     from celery import Celery
 
-    from fgrid.app import preload, shutdown, tasks  # noqa: F401  # tasks: registers fgrid's tasks (shared tasks bind to every app)
+    from fgrid.app import pool, preload, shutdown, tasks  # noqa: F401  # tasks: registers fgrid's tasks (shared tasks bind to every app)
     from fgrid.app.conf import celery_config
     from fgrid.recovery import bootstep, ledger
 
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Celery:
     ledger.connect(app)  # tasks published by other clients are recorded too
     preload.connect(app)  # each worker loads the data before its first task
     shutdown.connect()  # a SIGTERM to the worker's whole process group is a warm shutdown
+    pool.install(app)  # a pool process that leaves is replaced at once
     bootstep.install(app)  # each worker re-queues tasks that killed workers took with them
     return app
 
