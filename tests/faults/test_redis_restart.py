@@ -56,15 +56,16 @@ def test_waiting_and_running_tasks_survive_a_restart(data_dir, aof_redis, worker
     # the whole batch in between).
     queue = aof_redis.client()
     wait_for(lambda: queue.llen("matchups") <= n - 200, 60, "some tasks taken", interval=0.02)
-    for _top_up in range(5):  # a fast worker nearly drained it meanwhile: more wait when the server stops
-        if queue.llen("matchups") >= 200:
+    # Tasks wait as it stops (read just before: once it is back, the workers may take them all before any read). A
+    # worker drains the queue about as fast as one client fills it, so it is topped up until 200 wait.
+    for _top_up in range(10):
+        waiting = queue.llen("matchups")
+        if waiting >= 200:
             break
-        more = mix_kwargs(analysis_mix, 1000)
+        more = mix_kwargs(analysis_mix, 2000)
         ids += submit_many(env, "fgrid.analyze_player", more)
         kwargs_list += more
         n += len(more)
-    # Tasks wait as it stops (read just before: once it is back, the workers may take them all before any read).
-    waiting = queue.llen("matchups")
     aof_redis.stop()
     down_at = time.monotonic()
     assert waiting > 0, "the restart should happen while tasks wait"
