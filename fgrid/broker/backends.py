@@ -42,7 +42,7 @@ class RecordsStart:
 class RedisResultStore(RecordsStart, RedisBackend):
     """Celery's Redis result store, recording starts, and no subscription per submit.
 
-    Celery's subscribes its client to every task it sends (and unsubscribes when the result object goes): two
+    Celery's store subscribes its client to every task it sends (and unsubscribes when the result object goes): two
     commands per submit that only a client calling ``AsyncResult.get`` at once uses. fgrid's waits subscribe
     themselves (fgrid.broker.results.StateChanges), and ``AsyncResult.get`` still works: it subscribes when
     called, then reads the stored state, so a task that finished in between is not missed.

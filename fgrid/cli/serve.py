@@ -54,10 +54,10 @@ def serve(
         )
     from fgrid import serving
 
-    serving.check_port(host, port)
     if workers == 1:
         from fgrid.api import create_api
 
+        serving.check_port(host, port)
         uvicorn.run(create_api(settings), host=host, port=port, log_level=log_level.lower(), server_header=False)
     else:
         # Each process builds its own app from the environment, so hand the data folder on through it.
