@@ -276,3 +276,18 @@ def test_serve_help_and_the_module_app_are_light():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_warm_up_keeps_the_collector_off_the_data(data_dir):
+    # In a child process: freezing is process-wide. A full collection of the loaded data stops a server for tens of
+    # milliseconds; frozen, the data is never scanned again.
+    code = (
+        "import gc, os\n"
+        "from fgrid.api import _warm\n"
+        "from fgrid.config import Settings\n"
+        "_warm(Settings.from_env(os.environ))\n"
+        "assert gc.get_freeze_count() > 50_000, gc.get_freeze_count()\n"
+    )
+    env = base_env(data_dir, CELERY_BROKER_URL="redis://127.0.0.1:9/0")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr

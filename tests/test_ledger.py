@@ -1,8 +1,10 @@
 """The ledger of submitted tasks, on a private redis-server: every record renews the sets' expiry, the sets are
-trimmed every TRIM_EVERY records, and a task's stored state and record are read together."""
+trimmed every TRIM_EVERY records, a task's stored state and record are read together, and a submit records and
+queues a task in one command when broker and result store are one Redis database (in two otherwise)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -11,7 +13,7 @@ from fgrid.app import get_app
 from fgrid.config import Settings
 from fgrid.recovery import ledger
 from fgrid.recovery.ledger import INDEX_KEY, OPEN_KEY, TASK_KEY, TaskLedger, task_info
-from tests.support.processes import redis_env
+from tests.support.processes import base_env, redis_env
 
 
 @pytest.fixture()
@@ -64,3 +66,59 @@ def test_state_and_record_in_one_read(app):
     assert meta["status"] == "SUCCESS" and meta["result"] == {"points": 12.5}
     assert meta == app.backend.get_task_meta(task_id, cache=False)  # what Celery itself reads
     assert reg.state_and_record(str(uuid.uuid4())) == ({"status": "PENDING", "result": None}, None)
+
+
+def _commands_sent(server, action) -> list[str]:
+    """The commands clients sent to ``server`` while ``action`` ran (MONITOR; not those a script ran)."""
+    marker = f"end-{uuid.uuid4()}"
+    sent: list[str] = []
+    watcher, other = server.client(), server.client()
+    other.ping()  # connected before the watch starts
+    with watcher.monitor() as monitor:
+        action()
+        other.echo(marker)
+        for event in monitor.listen():
+            if marker in event["command"]:
+                return sent
+            if event.get("client_type") != "lua":
+                sent.append(event["command"].split()[0].upper())
+    return sent
+
+
+def _submit(app, kwargs: dict) -> str:
+    task_id = ledger.new_task_id()
+    ledger.submit(app, "fgrid.analyze_player", kwargs, task_id)
+    return task_id
+
+
+def test_one_database_records_and_queues_in_one_command(app, redis_server):
+    redis = redis_server.client()
+    _submit(app, {"player": "warm-up"})  # connects, declares the queue and loads the script
+    kwargs = {"player": "00-0036358", "opponent": "SF", "season": 2023, "week": 5, "scoring": "ppr"}
+    ids: list[str] = []
+    assert _commands_sent(redis_server, lambda: ids.append(_submit(app, kwargs))) == ["EVALSHA"]
+    task_id = ids[0]
+    message = json.loads(redis.lindex("matchups", 0))
+    assert message["headers"]["id"] == task_id
+    # What Flower and `celery inspect` show: the arguments as Python prints them (not Celery's saferepr walk).
+    assert message["headers"]["kwargsrepr"] == repr(kwargs) and message["headers"]["argsrepr"] == "()"
+    record = json.loads(redis.get(TASK_KEY + task_id))
+    assert record["kwargs"] == kwargs and redis.zscore(OPEN_KEY, task_id) is not None
+
+
+def test_two_databases_record_then_queue(tmp_path, redis_server):
+    import redis as redis_py
+
+    store_url = redis_server.url.rsplit("/", 1)[0] + "/1"
+    env = base_env(tmp_path, CELERY_BROKER_URL=redis_server.url, CELERY_RESULT_BACKEND=store_url)
+    app = get_app(Settings.from_env(env))
+    broker, store = redis_server.client(), redis_py.Redis.from_url(store_url)
+    task_id = _submit(app, {"player": "00-0036358"})
+    assert json.loads(broker.lindex("matchups", 0))["headers"]["id"] == task_id
+    assert json.loads(store.get(TASK_KEY + task_id))["id"] == task_id
+    assert broker.get(TASK_KEY + task_id) is None and store.llen("matchups") == 0
+
+
+def test_long_arguments_are_cut_to_celerys_bound():
+    text = ledger.kwargs_repr({"players": ["x" * 40] * 100})
+    assert len(text) == ledger.KWARGSREPR_CHARS and text.endswith("...")

@@ -7,7 +7,9 @@
   the copy was left readable by every user); here a consumer claims it with one rename into the broker's own
   ``inflight`` folder, which only one consumer can win.
 - :class:`RedisTransport`: kombu's Redis transport with a channel that closes cleanly when its connection died with
-  a BRPOP in flight (kombu 5.7 raised out of ``Channel.close`` and a busy worker exited on a Redis restart).
+  a BRPOP in flight (kombu 5.7 raised out of ``Channel.close`` and a busy worker exited on a Redis restart), and
+  that lets a publisher push a message together with its own writes (:func:`pushing_with`: fgrid's ledger records
+  a task and queues it in one round trip).
 
 - :class:`AmqpTransport`: kombu's py-amqp transport for RabbitMQ, whose channel screens what reaches Celery's consumer
   from fgrid's task queues: a message whose body or task headers Celery would choke on (a JSON body that is not
@@ -27,7 +29,9 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from time import monotonic
 from typing import Any
@@ -211,8 +215,35 @@ class FileTransport(_Screening, filesystem.Transport):
     Channel = FileChannel
 
 
+#: How the message published in this context reaches its Redis list, when a caller writes it together with
+#: something of its own (see :func:`pushing_with`).
+_PUSH: ContextVar[Callable[[Any, str, str], None] | None] = ContextVar("fgrid_push", default=None)
+
+
+@contextmanager
+def pushing_with(push: Callable[[Any, str, str], None]) -> Iterator[None]:
+    """While in this block, a task message published on fgrid's Redis channel is not pushed by the channel:
+    ``push(client, key, message)`` is called with the channel's Redis client, the list's key and the message text,
+    and writes it (with the caller's own keys, in one round trip). Other transports ignore it."""
+    token = _PUSH.set(push)
+    try:
+        yield
+    finally:
+        _PUSH.reset(token)
+
+
 class RedisChannel(redis.Channel):
-    """Redis channel that closes on a dead connection and drops queue items that are not messages."""
+    """Redis channel that closes on a dead connection, drops queue items that are not messages, and lets a
+    publisher write its own keys in the same round trip as a message (:func:`pushing_with`)."""
+
+    def _put(self, queue: str, message: Any, **kwargs: Any) -> None:
+        push = _PUSH.get()
+        if push is None or kwargs.get("_publish_batch") is not None or (self._expires and queue in self._expires):
+            super()._put(queue, message, **kwargs)
+            return
+        key = self._q_for_pri(queue, self._get_message_priority(message, reverse=False))
+        with self.conn_or_acquire() as client:
+            push(client, key, dumps(message))
 
     def close(self) -> None:
         self._closing = True

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fgrid import config
-from fgrid.broker import connection, results
+from fgrid.broker import connection, results, transports
 from fgrid.files import write_atomic
 
 if TYPE_CHECKING:
@@ -44,22 +44,28 @@ RECORDED_HEADER = "fgrid_recorded"
 #: Tasks recorded when published by other clients (name prefixes): fgrid's, and the task that completes a chord on
 #: the embedded default's file store (it waits in its worker's memory between polls, so a killed worker would lose it).
 RECORDED_TASKS = ("fgrid.", config.TASK_CHORD_UNLOCK)
+#: Longest argument text put in a message's ``kwargsrepr`` header (Celery's own bound).
+KWARGSREPR_CHARS = 1024
 #: The steps that end a fan-out under the id of the task that was asked for.
 FAN_IN_TASKS = frozenset({config.TASK_RANK, config.TASK_BACKTEST_SUMMARY, config.TASK_LINEUP_PICK})
 
 
-#: The record on Redis (keys: the open set, the index, the task's record; arguments: the id, the time, the seconds
-#: to keep, the record, and when the sets are trimmed the index's bound and the oldest time kept).
+#: The record on Redis (keys: the open set, the index, the task's record, and the queue's list when the task's
+#: message is pushed with it; arguments: the id, the time, the seconds to keep, the record, the message or "", and
+#: when the sets are trimmed the index's bound and the oldest time kept).
 _RECORD_SCRIPT = b"""
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[3])
-if ARGV[5] then
-    redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[5]) - 1)
-    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[6])
-    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[6])
+if ARGV[6] then
+    redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[6]) - 1)
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[7])
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[7])
+end
+if KEYS[4] then
+    redis.call('LPUSH', KEYS[4], ARGV[5])
 end
 """
 
@@ -95,6 +101,18 @@ def summarize(kwargs: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in kwargs.items() if v is not None and k != "requests")
 
 
+def kwargs_repr(kwargs: dict[str, Any]) -> str:
+    """The message's ``kwargsrepr`` header (what Flower and ``celery inspect`` show): Python's ``repr``, cut to
+    Celery's bound. fgrid's arguments are checked JSON values (no recursion, nothing costly to print), so the plain
+    ``repr`` is safe, and it saves Celery's ``saferepr``, which walks the value piece by piece on every submit.
+
+    >>> kwargs_repr({"player": "00-0033040", "week": 5})
+    "{'player': '00-0033040', 'week': 5}"
+    """
+    text = repr(kwargs)
+    return text if len(text) <= KWARGSREPR_CHARS else text[: KWARGSREPR_CHARS - 3] + "..."
+
+
 def queue_of(app: Celery, task_name: str) -> str:
     """The queue ``task_name`` is routed to."""
     queue = app.amqp.router.route({}, task_name).get("queue")
@@ -112,33 +130,47 @@ def submit(
     headers: dict[str, Any] | None = None,
     **extra: Any,
 ) -> None:
-    """Record ``task_id`` in the ledger (with what it takes to publish it again), then publish it by name.
+    """Record ``task_id`` in the ledger (with what it takes to publish it again), then publish it by name; with one
+    Redis server and database for both, record and message are written by one script.
 
-    Recording first means a task whose publish is lost (a client killed in between, a broker restart) is found by
-    recovery. A publish that fails removes the record again, so the task is neither listed as waiting nor published
-    later behind the caller's back. ``extra`` is kept in the record (``retry_of``...); ``producer`` publishes on a
-    producer the caller holds (bulk submits); ``options`` are Celery's publish options (``soft_time_limit``...);
-    ``headers`` go with the message (and with it again if recovery publishes it). An unreachable store or broker
+    Recording first (or at once) means a task whose publish is lost (a client killed in between, a broker restart)
+    is found by recovery, and no worker meets a task that has no record yet. A publish that fails removes the record
+    again, so the task is neither listed as waiting nor published later behind the caller's back. ``extra`` is kept
+    in the record (``retry_of``...); ``producer`` publishes on a producer the caller holds (bulk submits);
+    ``options`` are Celery's publish options (``soft_time_limit``...); ``headers`` go with the message (and with it
+    again if recovery publishes it). An unreachable store or broker
     raises UnavailableError naming it.
     """
     settings = app.fgrid_settings
     ledger = TaskLedger(app)
-    queue = queue_of(app, task_name)
-    # With one server for both, recording is the broker's check too.
-    store: connection.Component = "broker" if settings.broker_url == settings.result_backend else "result store"
-    with connection.reachable(settings, store):
-        replay: dict[str, Any] = {"kwargs": kwargs, **({"headers": headers} if headers else {})}
-        ledger.record(task_id, {**task_info(task_name, queue, summarize(kwargs), **replay), **extra})
+    replay: dict[str, Any] = {"kwargs": kwargs, **({"headers": headers} if headers else {})}
+    info = {**task_info(task_name, queue_of(app, task_name), summarize(kwargs), **replay), **extra}
+    # With one Redis server and database for both, fgrid's Redis channel lets the record's script push the message
+    # too: recorded and queued at once, in one round trip.
+    together = settings.broker_url == settings.result_backend and ledger.on_redis
+    pushed: list[bool] = []
+
+    def push(client: Any, key: str, message: str) -> None:
+        ledger.record(task_id, info, client=client, push=(key, message))
+        pushed.append(True)
+
+    if not together:
+        with connection.reachable(settings, "result store"):
+            ledger.record(task_id, info)
     try:
-        with connection.reachable(settings, "broker"):
+        pushing = transports.pushing_with(push) if together else contextlib.nullcontext()
+        with connection.reachable(settings, "broker"), pushing:
             app.send_task(
                 task_name,
                 kwargs=kwargs,
                 task_id=task_id,
                 headers={**(headers or {}), RECORDED_HEADER: True},
                 producer=producer,
-                **(options or {}),
+                **{"argsrepr": "()", "kwargsrepr": kwargs_repr(kwargs), **(options or {})},
             )
+        if together and not pushed:  # published by a channel that does not take the push: recorded now
+            with connection.reachable(settings, "broker"):
+                ledger.record(task_id, info)
     except BaseException:
         # Not queued: no record either, or `fgrid tasks` would list it as waiting and recovery publish it later.
         with contextlib.suppress(Exception):
@@ -230,21 +262,33 @@ class TaskLedger:
         path = getattr(self.app.backend, "path", None)
         return Path(os.fsdecode(path)) / "fgrid-tasks" if path else None
 
-    def record(self, task_id: str, info: dict[str, Any]) -> None:
-        """Record ``task_id`` as submitted, with a JSON-ready ``info`` (name, queue, summary)."""
+    @property
+    def on_redis(self) -> bool:
+        """Whether the records are kept on Redis."""
+        return self._redis is not None
+
+    def record(
+        self, task_id: str, info: dict[str, Any], *, client: Any = None, push: tuple[str, str] | None = None
+    ) -> None:
+        """Record ``task_id`` as submitted, with a JSON-ready ``info`` (name, queue, summary). On Redis, ``push``
+        (a list's key and a message) is pushed in the same script, on ``client`` (the broker's, which must be the
+        result store's server and database)."""
         entry = {"id": task_id, "submitted_at": time.time(), **info}
         payload = json.dumps(entry, default=str)
-        client = self._redis
+        client = client if client is not None else self._redis
         if client is not None:
             now = entry["submitted_at"]
-            args: list[Any] = [task_id, now, self.expires, payload]
+            keys = [OPEN_KEY, INDEX_KEY, TASK_KEY + task_id, *([push[0]] if push else [])]
+            args: list[Any] = [task_id, now, self.expires, payload, push[1] if push else ""]
             if next(_records) % TRIM_EVERY == 0:
                 # The sets' bounds, kept on every TRIM_EVERY-th record of a process (the first included): the trims
                 # cost more than the record itself, and a set only has to stay near its bound.
                 args += [INDEX_MAX_ENTRIES, now - self.expires]
             # One command, applied whole by the server (a script runs atomically): one round trip and one reply.
-            client.register_script(_RECORD_SCRIPT)(keys=[OPEN_KEY, INDEX_KEY, TASK_KEY + task_id], args=args)
+            client.register_script(_RECORD_SCRIPT)(keys=keys, args=args)
             return
+        if push is not None:
+            raise ValueError("a message is pushed with its record on Redis only")
         folder = self._folder
         if folder is not None:
             # Open first: a writer killed in between leaves an open id without a record, which the sweep closes,
