@@ -138,8 +138,7 @@ def submit(
     again, so the task is neither listed as waiting nor published later behind the caller's back. ``extra`` is kept
     in the record (``retry_of``...); ``producer`` publishes on a producer the caller holds (bulk submits);
     ``options`` are Celery's publish options (``soft_time_limit``...); ``headers`` go with the message (and with it
-    again if recovery publishes it). An unreachable store or broker
-    raises UnavailableError naming it.
+    again if recovery publishes it). An unreachable store or broker raises UnavailableError naming it.
     """
     settings = app.fgrid_settings
     ledger = TaskLedger(app)
@@ -270,8 +269,8 @@ class TaskLedger:
     def record(
         self, task_id: str, info: dict[str, Any], *, client: Any = None, push: tuple[str, str] | None = None
     ) -> None:
-        """Record ``task_id`` as submitted, with a JSON-ready ``info`` (name, queue, summary). On Redis, ``push``
-        (a list's key and a message) is pushed in the same script, on ``client`` (the broker's, which must be the
+        """Record ``task_id`` as submitted, with a JSON-ready ``info`` (name, queue, summary). ``push`` (a list's key
+        and a message, Redis only) is pushed in the same script, on ``client`` (the broker's, which must be the
         result store's server and database)."""
         entry = {"id": task_id, "submitted_at": time.time(), **info}
         payload = json.dumps(entry, default=str)
@@ -287,8 +286,6 @@ class TaskLedger:
             # One command, applied whole by the server (a script runs atomically): one round trip and one reply.
             client.register_script(_RECORD_SCRIPT)(keys=keys, args=args)
             return
-        if push is not None:
-            raise ValueError("a message is pushed with its record on Redis only")
         folder = self._folder
         if folder is not None:
             # Open first: a writer killed in between leaves an open id without a record, which the sweep closes,
