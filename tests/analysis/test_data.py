@@ -258,7 +258,7 @@ def test_folder_without_stats_is_a_format_error(shared_data: Path, tmp_path: Pat
 
 def assert_intact(nfl_dir: Path, version: str) -> None:
     assert info(nfl_dir)["version"] == version
-    store._CACHE.clear()
+    store.forget_loaded()
     assert load(nfl_dir).stats.height == PROVENANCE_ROWS[2023]
     assert not [p for p in (nfl_dir / store.VERSIONS_DIR).iterdir() if p.name.endswith(".tmp")]
 
@@ -407,7 +407,7 @@ def test_killed_sync_keeps_previous_data(shared_data: Path, small_sync: tuple[Pa
     leftovers = [name for name in versions_in(nfl_dir) if name.endswith(".tmp")]
     assert len(leftovers) == 1
     assert info(nfl_dir)["version"] == before["version"]
-    store._CACHE.clear()
+    store.forget_loaded()
     assert load(nfl_dir).version == before["version"]
     # The next sync clears the leftover.
     after = sync_from_dir(shared_data, nfl_dir, seasons=range(2023, 2024))
@@ -425,7 +425,7 @@ def test_concurrent_syncs_never_show_a_reader_partial_data(
     def read_forever() -> None:
         while not stop.is_set():
             try:
-                store._CACHE.clear()
+                store.forget_loaded()
                 dataset = load(nfl_dir)
                 assert dataset.stats.height == dataset.meta["rows"] == PROVENANCE_ROWS[2023]
                 assert dataset.meta["version"] == dataset.version

@@ -305,6 +305,13 @@ def _open(target: Path, nfl_dir: Path) -> Dataset:
     return Dataset(meta=meta, version=target.name, path=target, derived=precomputed.read(target))
 
 
+def forget_loaded() -> None:
+    """Drop every Dataset this process has loaded, so the next :func:`load` reads its version folder again."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+        _LINKED.clear()
+
+
 def load(nfl_dir: Path) -> Dataset:
     """Return the current synced Dataset of ``nfl_dir``, read once per process per version (NoDataError if none).
 
