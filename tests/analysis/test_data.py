@@ -414,6 +414,16 @@ def test_killed_sync_keeps_previous_data(shared_data: Path, small_sync: tuple[Pa
     assert versions_in(nfl_dir) == sorted([before["version"], after["version"]])
 
 
+def test_forget_loaded_makes_the_next_load_read_the_version_again(small_sync: tuple[Path, dict[str, Any]]) -> None:
+    nfl_dir, report = small_sync
+    first = load(nfl_dir)
+    assert load(nfl_dir) is first  # read once per process per version
+    store.forget_loaded()
+    again = load(nfl_dir)
+    assert again is not first
+    assert again.version == first.version == report["version"]
+
+
 def test_concurrent_syncs_never_show_a_reader_partial_data(
     shared_data: Path, small_sync: tuple[Path, dict[str, Any]]
 ) -> None:
