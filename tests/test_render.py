@@ -362,6 +362,19 @@ def test_the_charts_fit_80_columns_without_colour_or_a_terminal(view: str) -> No
     assert "\x1b[" not in outs[2] and chart in outs[2] and lines_fit(outs[2]), outs[2]
 
 
+def test_a_long_reason_wraps_under_its_own_text() -> None:
+    result = analysis_result()
+    long = "He has drawn 24% of DAL's targets recently (8.2 expected) and averages 17.7 PPR points (weighted)"
+    result["recommendation"]["reasons"] = [long, "[red]not markup[/red]"]
+    lines = show(analysis.analysis_panel(result)).splitlines()
+    first = next(i for i, line in enumerate(lines) if "• He has drawn" in line)
+    indent = lines[first].index("He has drawn")
+    follow = lines[first + 1]
+    assert follow[:indent].strip(" │") == "" and follow[indent] != " ", lines[first : first + 2]
+    assert any("• [red]not markup[/red]" in line for line in lines)
+    assert lines_fit("\n".join(lines))
+
+
 def test_a_name_that_looks_like_markup_is_printed_as_is() -> None:
     out = show(analysis.analysis_panel(analysis_result(name="[bold]Lamb[/bold] [IR]")))
     assert "[bold]Lamb[/bold] [IR]" in out

@@ -81,11 +81,12 @@ def analysis_panel(result: dict[str, Any]) -> Panel:
         summary.add_row("interval", plain(note, "dim"))
     summary.add_row("verdict", verdict_text(rec["verdict"]) + plain(f"  (confidence {rec['confidence']:.0%})"))
 
-    reasons = Text()
+    # A bullet column of its own: a reason that wraps goes on under its own text, not under the bullet.
+    reasons = Table.grid(padding=(0, 1))
+    reasons.add_column(no_wrap=True)
+    reasons.add_column()
     for reason in rec.get("reasons", []):
-        reasons.append("• ")
-        reasons.append(str(reason))
-        reasons.append("\n")
+        reasons.add_row("•", plain(str(reason)))
 
     factors = Table(title="factors", title_justify="left", expand=False)
     factors.add_column("factor")
@@ -102,7 +103,9 @@ def analysis_panel(result: dict[str, Any]) -> Panel:
         )
     footer = plain(f"data through {result.get('data_through')}", "dim")
     return Panel(
-        Group(head, Text(""), summary, Text(""), reasons, factors, footer), title="matchup analysis", expand=False
+        Group(head, Text(""), summary, Text(""), reasons, Text(""), factors, footer),
+        title="matchup analysis",
+        expand=False,
     )
 
 
