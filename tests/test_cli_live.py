@@ -123,6 +123,10 @@ def test_arguments_are_summarised_the_same_way_for_every_task_with_names() -> No
     expected = "Tyreek Hill, Davante Adams, 2023 w5, scoring=half, slots=1"
     assert summarize({"requests": requests, "slots": 1}, names) == expected
     assert summarize({"seasons": [2019, 2020, 2021], "scoring": "ppr"}) == "2019-2021"
+    # A location is stored as its stadium's schedules id, and shown by the stadium's name.
+    located = {"player": "00-0033040", "opponent": "SF", "location": "SFO01", "season": 2023, "week": 5}
+    assert summarize(located, names) == "Tyreek Hill vs SF, 2023 w5, at Levi's Stadium"
+    assert summarize({**located, "location": "XXX99"}, names) == "Tyreek Hill vs SF, 2023 w5, at XXX99"
 
 
 # --- waiting -----------------------------------------------------------------------------------------------------

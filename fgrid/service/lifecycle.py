@@ -95,7 +95,8 @@ def data_through(settings: Settings) -> str | None:
 
 def summarize(kwargs: dict[str, Any], names: dict[str, str] | None = None) -> str:
     """A task's arguments in one short line, the same way for every task: players by name (``names``: id to name),
-    ``vs`` the opponent, the season and week as ``2023 w5``, any other argument as ``key=value``.
+    ``vs`` the opponent, the season and week as ``2023 w5``, a location by its stadium's name (``at Levi's Stadium``),
+    any other argument as ``key=value``.
 
     >>> summarize({"player": "00-0033040", "opponent": "SF", "season": 2023, "week": 5, "scoring": "ppr"},
     ...           {"00-0033040": "Tyreek Hill"})
@@ -126,10 +127,21 @@ def summarize(kwargs: dict[str, Any], names: dict[str, str] | None = None) -> st
         if key == "what_if" and value:
             parts.append("what-if")
             continue
+        if key == "location":
+            parts.append(f"at {_venue_name(str(value))}")
+            continue
         if isinstance(value, list):
             value = ",".join(str(v) for v in value)
         parts.append(f"{key}={value}")
     return ", ".join(p for p in parts if p)[: ledger.SUMMARY_CHARS]
+
+
+def _venue_name(stadium_id: str) -> str:
+    """A stadium's name for its schedules id (``SFO01``: Levi's Stadium), or the id if the table lacks it."""
+    from fgrid.analysis import venues
+
+    venue = venues.get_venue(stadium_id)
+    return venue.name if venue else stadium_id
 
 
 def player_names(settings: Settings, kwargs: dict[str, Any]) -> dict[str, str]:
