@@ -2,12 +2,16 @@
 
 uvicorn's own ``--workers`` hands one listening socket to every process, and whichever process wakes first accepts
 every connection waiting (asyncio accepts them in a batch): clients that keep their connections open, as load
-balancers and HTTP clients do, mostly end up on one process while the others idle. Here each process binds its own
-socket with ``SO_REUSEPORT``, and the kernel spreads new connections over the processes evenly.
+balancers and HTTP clients do, mostly end up on one process while the others idle. Here there is one socket per
+process, each bound with ``SO_REUSEPORT``, and the kernel spreads new connections over them evenly.
 
-The main process checks that the port is free, starts the processes, starts a new one in place of any that dies
-(one that could not start at all ends the server: it would fail the same way again), and on SIGINT or SIGTERM
-stops them all, each finishing its requests (uvicorn's graceful shutdown).
+The main process checks that the port is free, binds and listens on all the sockets itself, then starts the
+processes, each handed its own. The processes finish starting at different times; had each bound its socket once
+ready, the first one ready would have got every connection opened before the next one was. This way the kernel
+spreads connections from the start, and those that come before a process is ready wait in its socket's queue. A
+process that dies is replaced on the same socket, so the connections waiting there are served, not refused (one
+that could not start at all ends the server: it would fail the same way again). On SIGINT or SIGTERM the main
+process stops them all, each finishing its requests (uvicorn's graceful shutdown).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ log = logging.getLogger("uvicorn.error")
 APP_FACTORY = "fgrid.api:create_api"
 #: Seconds a process gets to finish its requests when the server stops, before it is killed.
 STOP_GRACE = 30.0
+#: Connections a process's socket holds waiting to be accepted (uvicorn's default).
+BACKLOG = 2048
 
 
 def listening_socket(host: str, port: int, shared: bool) -> socket.socket:
@@ -74,12 +80,14 @@ def serve_processes(host: str, port: int, workers: int, log_level: str) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
 
-    def start() -> Any:
-        process = spawn.Process(target=_serve_one, args=(host, port, log_level), name="fgrid-api")
+    sockets = _listen_all(host, port, workers)
+
+    def start(sock: socket.socket) -> Any:
+        process = spawn.Process(target=_serve_one, args=(sock, log_level), name="fgrid-api")
         process.start()
         return process
 
-    processes = [start() for _ in range(workers)]
+    processes = [start(sock) for sock in sockets]
     log.info("fgrid api: %d processes on http://%s:%d (main process %d)", workers, host, port, os.getpid())
     failed = False
     try:
@@ -87,13 +95,15 @@ def serve_processes(host: str, port: int, workers: int, log_level: str) -> None:
             for index, process in enumerate(processes):
                 if process.is_alive():
                     continue
-                if process.exitcode == STARTUP_FAILURE:  # a bad app, a port it could not bind: it would fail again
+                if process.exitcode == STARTUP_FAILURE:  # a bad app: it would fail again
                     failed = True
                     stop.set()
                     break
                 log.warning("fgrid api: process %d ended (exit %s); starting another", process.pid, process.exitcode)
-                processes[index] = start()
+                processes[index] = start(sockets[index])
     finally:
+        for sock in sockets:  # the processes' own copies listen on until each has stopped accepting
+            sock.close()
         for process in processes:
             if process.is_alive():
                 process.terminate()  # uvicorn finishes the requests under way, then exits
@@ -106,11 +116,21 @@ def serve_processes(host: str, port: int, workers: int, log_level: str) -> None:
         raise FgridError("the API server could not start; its log above says why")
 
 
-def _serve_one(host: str, port: int, log_level: str) -> None:
-    config = uvicorn.Config(APP_FACTORY, factory=True, host=host, port=port, log_level=log_level, server_header=False)
+def _listen_all(host: str, port: int, count: int) -> list[socket.socket]:
+    """``count`` sockets listening on ``host``:``port`` with ``SO_REUSEPORT``, one per process."""
+    sockets: list[socket.socket] = []
     try:
-        sock = listening_socket(host, port, shared=True)
+        for _ in range(count):
+            sockets.append(listening_socket(host, port, shared=True))
+            sockets[-1].listen(BACKLOG)
     except OSError as exc:
-        log.error("fgrid api: cannot listen on %s:%d: %s", host, port, exc.strerror)
-        raise SystemExit(STARTUP_FAILURE) from None
+        for sock in sockets:
+            sock.close()
+        raise FgridError(f"cannot listen on {host}:{port} ({exc.strerror}); check --host and --port") from None
+    return sockets
+
+
+def _serve_one(sock: socket.socket, log_level: str) -> None:
+    host, port = sock.getsockname()[:2]
+    config = uvicorn.Config(APP_FACTORY, factory=True, host=host, port=port, log_level=log_level, server_header=False)
     uvicorn.Server(config).run(sockets=[sock])

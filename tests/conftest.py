@@ -130,12 +130,16 @@ def start_worker(tmp_path: Path) -> Iterator:
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator:
-    """Start real API server processes: ``serve(env, *args, use_uvicorn=False)``; all are stopped at the end."""
+    """Start real API server processes: ``serve(env, *args, use_uvicorn=False, ready=True)``, returned once they
+    answer (``ready=False``: at once); all are stopped at the end."""
     started: list[ApiServer] = []
 
-    def start(env: dict[str, str], *args: str, use_uvicorn: bool = False) -> ApiServer:
+    def start(env: dict[str, str], *args: str, use_uvicorn: bool = False, ready: bool = True) -> ApiServer:
         server = ApiServer(env, tmp_path / "logs" / f"api{len(started) + 1}.log", list(args), use_uvicorn)
         started.append(server)
+        if not ready:
+            server.spawn()
+            return server
         return server.start()
 
     yield start

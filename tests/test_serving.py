@@ -63,6 +63,30 @@ def test_kept_connections_spread_over_the_processes(data_dir, serve):
             conn.close()
 
 
+def test_connections_opened_while_the_processes_start_spread_too(data_dir, serve):
+    # The processes finish starting at different times. When each bound its socket once it was ready, the first
+    # one ready got every connection opened before the second was: here, all 40.
+    server = serve(base_env(data_dir), "--workers", "2", ready=False)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            conns = [socket.create_connection(("127.0.0.1", server.port))]
+            break
+        except ConnectionRefusedError:
+            assert server.proc.poll() is None and time.monotonic() < deadline, server.text()[-1500:]
+            time.sleep(0.01)
+    conns += [socket.create_connection(("127.0.0.1", server.port)) for _ in range(CONNECTIONS - 1)]
+    try:
+        for conn in conns:
+            get_over(conn)
+        held = per_process(server.port, listening(server, 2), ESTABLISHED)
+        assert sum(held.values()) == CONNECTIONS, held
+        assert min(held.values()) >= CONNECTIONS // 5, held
+    finally:
+        for conn in conns:
+            conn.close()
+
+
 def test_a_process_that_dies_is_replaced_and_sigterm_ends_them_all(data_dir, serve):
     server = serve(base_env(data_dir), "--workers", "2")
     first = listening(server, 2)
