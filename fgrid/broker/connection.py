@@ -81,8 +81,14 @@ def unavailable(settings: Settings, exc: BaseException, what: Component = "broke
     )
 
 
-def check_broker(app: Celery) -> None:
-    """Connect to the broker once, quickly; raise UnavailableError if it is down."""
+def check_broker(app: Celery, *, pooled: bool = False) -> None:
+    """Connect to the broker once, quickly; raise UnavailableError if it is down.
+
+    ``pooled`` (a submit's check): on RabbitMQ and the file broker, a connection the app's pool already holds open
+    counts, as the publish that follows uses it; a broker gone since fails that publish, which withdraws the task's
+    record. Otherwise each check opened a connection of its own: an AMQP handshake per submit, several round trips
+    and a connection opened and closed on the broker every time.
+    """
     settings: Settings = app.fgrid_settings
     timeout = config.DEFAULT_CONNECT_TIMEOUT
     with reachable(settings, "broker"):
@@ -91,6 +97,9 @@ def check_broker(app: Celery) -> None:
             with app.pool.acquire(block=True, timeout=timeout) as conn:
                 conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
                 conn.default_channel.client.ping()
+        elif pooled:
+            with app.pool.acquire(block=True, timeout=timeout) as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
         else:
             with app.connection_for_write() as conn:
                 conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)

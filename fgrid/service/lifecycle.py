@@ -69,7 +69,7 @@ def submit(settings: Settings, task_name: str, kwargs: dict[str, Any]) -> str:
     # With one server for both, recording the task is the check: it fails, naming the broker, before anything is
     # queued, and saves the check's round trips on every submit.
     if settings.broker_url != settings.result_backend:
-        connection.check_broker(app)
+        connection.check_broker(app, pooled=True)
     task_id = ledger.new_task_id()
     through = data_through(settings)
     ledger.submit(

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,8 +24,12 @@ from tests.faults.conftest import LAMB_AT_SF, count_final, expected_for, metas, 
 from tests.support import REPO
 from tests.support.processes import base_env, run_fgrid, run_json
 from tests.support.rabbitmq import RabbitServer, SharedVhost, installed, shared_available
+from tests.support.relay import Relay
 from tests.support.servers import free_port
 from tests.support.waiting import HANG, wait_for
+
+ANALYZE = "/api/tasks/analyze-player"
+LAMB_AT_SF_BODY = {"player_id": "CeeDee Lamb", "opponent_id": "SF", "season": 2023, "week": 5}
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +188,23 @@ def test_end_to_end_and_operations_on_rabbitmq(data_dir, amqp_url, rabbit_node, 
             flower.wait()
     text = worker.text()
     assert "Traceback" not in text, text[-3000:]
+
+
+def test_the_api_submits_over_the_connection_it_holds_not_one_per_request(data_dir, amqp_url, redis_server, serve):
+    # The submit's broker check opened an AMQP connection of its own each time (a handshake of several round
+    # trips, a connection opened and closed on the broker per request): 2.4 times slower than with the held one.
+    address = urlsplit(amqp_url)
+    with Relay((address.hostname or "127.0.0.1", address.port or 5672)) as relay:
+        relayed = address._replace(netloc=f"{address.username}:{address.password}@127.0.0.1:{relay.port}").geturl()
+        server = serve(amqp_env(data_dir, relayed, redis_server))
+        with server.client() as http:
+            ids = []
+            for _ in range(20):
+                answer = http.post(ANALYZE, json=LAMB_AT_SF_BODY)
+                assert answer.status_code == 202, answer.text
+                ids.append(answer.json()["task_id"])
+        assert len(set(ids)) == 20
+        assert relay.accepted <= 3, f"{relay.accepted} connections to the broker for 20 requests"
 
 
 def test_purge_counts_the_waiting_messages(data_dir, amqp_url, redis_server, workers):
