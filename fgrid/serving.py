@@ -12,6 +12,8 @@ spreads connections from the start, and those that come before a process is read
 process that dies is replaced on the same socket, so the connections waiting there are served, not refused (one
 that could not start at all ends the server: it would fail the same way again). On SIGINT or SIGTERM the main
 process stops them all, each finishing its requests (uvicorn's graceful shutdown).
+
+So the port answers TCP before the app does: a load balancer's readiness check should ask ``/api/health``.
 """
 
 from __future__ import annotations
@@ -87,10 +89,11 @@ def serve_processes(host: str, port: int, workers: int, log_level: str) -> None:
         process.start()
         return process
 
-    processes = [start(sock) for sock in sockets]
-    log.info("fgrid api: %d processes on http://%s:%d (main process %d)", workers, host, port, os.getpid())
+    processes: list[Any] = []
     failed = False
     try:
+        processes += [start(sock) for sock in sockets]
+        log.info("fgrid api: %d processes on http://%s:%d (main process %d)", workers, host, port, os.getpid())
         while not stop.wait(0.5):
             for index, process in enumerate(processes):
                 if process.is_alive():

@@ -30,10 +30,11 @@ def one_line(settings: Settings, exc: BaseException, limit: int | None = None) -
 def _connection_errors() -> tuple[type[BaseException], ...]:
     import redis.exceptions
     from celery.exceptions import BackendError, ImproperlyConfigured
-    from kombu.exceptions import ChannelError, OperationalError
+    from kombu.exceptions import ChannelError, LimitExceeded, OperationalError
 
     return (
         OperationalError,
+        LimitExceeded,
         ChannelError,
         ConnectionError,
         socket.timeout,
@@ -69,6 +70,12 @@ def unavailable(settings: Settings, exc: BaseException, what: Component = "broke
     hint = "is Redis running? check `redis-cli ping`" if config.kind_of(url) is Kind.REDIS else "is the server running?"
     reason = f"{type(exc).__name__} {exc}".lower()
     tls = url.partition("://")[0].lower() in TLS_SCHEMES
+    if "limitexceeded" in reason:  # kombu's pool: every connection of this process stayed busy
+        return UnavailableError(
+            f"every connection to the {what} at {mask_url(url)} stayed busy; it may be overloaded (RabbitMQ holds "
+            "publishers back at a memory or disk alarm): try again shortly",
+            component=what,
+        )
     if tls and any(word in reason for word in ("ssl", "tls", "timeout", "timed out", "handshake", "reset")):
         hint = (
             "the TLS handshake failed: is the server listening for TLS on that port? (rediss:// and amqps:// need "

@@ -21,6 +21,21 @@ def settings(tmp_path: Path) -> Settings:
     return Settings.from_env({}, data_dir=tmp_path / "data")
 
 
+def test_a_submit_that_finds_every_broker_connection_busy_is_unavailable_and_queues_nothing(settings):
+    # kombu's pool raises its own LimitExceeded when no connection comes free: a traceback (a 500 from the API) before.
+    from fgrid.app import get_app
+
+    app = get_app(settings)
+    held = [app.pool.acquire() for _ in range(app.pool.limit)]
+    try:
+        with pytest.raises(UnavailableError, match=r"every connection to the broker at .* stayed busy"):
+            lifecycle.submit(settings, config.TASK_ANALYZE, {"player": "00-0033040", "opponent": "SF"})
+    finally:
+        for conn in held:
+            conn.release()
+    assert files.take_all(settings.broker_dir, config.QUEUE_MATCHUPS) == []
+
+
 def test_submit_records_then_queues_and_status_says_pending(settings):
     kwargs = {"player": "00-0033040", "opponent": "SF", "season": 2023, "week": 5, "scoring": "ppr"}
     task_id = lifecycle.submit(settings, config.TASK_ANALYZE, kwargs)

@@ -56,3 +56,20 @@ def per_process(port: int, pids: list[int], state: str) -> dict[int, int]:
     """How many TCP sockets on local port ``port`` in ``state`` (LISTEN, ESTABLISHED) each of ``pids`` holds."""
     wanted = _sockets(port, state)
     return {pid: len(_inodes(pid) & wanted) for pid in pids}
+
+
+def holder(port: int, peer_port: int, pids: list[int]) -> int | None:
+    """Which of ``pids`` holds the accepted connection on local port ``port`` whose peer is ``peer_port`` (the
+    client's end of it); None if none does."""
+    wanted: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, remote = (int(f.rsplit(":", 1)[1], 16) for f in fields[1:3])
+            if (local, remote, fields[3]) == (port, peer_port, ESTABLISHED):
+                wanted.add(fields[9])
+    return next((pid for pid in pids if _inodes(pid) & wanted), None)
