@@ -37,8 +37,9 @@ def _inodes(pid: int) -> set[str]:
     return inodes
 
 
-def _sockets(port: int, state: str) -> set[str]:
-    """Inodes of the TCP sockets (IPv4 and IPv6) whose local port is ``port``, in ``state``."""
+def _sockets(port: int, state: str, peer_port: int | None = None) -> set[str]:
+    """Inodes of the TCP sockets (IPv4 and IPv6) whose local port is ``port``, in ``state`` (and whose peer's port
+    is ``peer_port``, if given)."""
     found: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -47,7 +48,8 @@ def _sockets(port: int, state: str) -> set[str]:
             continue
         for line in lines:
             fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+            local, remote = (int(address.rsplit(":", 1)[1], 16) for address in fields[1:3])
+            if local == port and fields[3] == state and peer_port in (None, remote):
                 found.add(fields[9])
     return found
 
@@ -61,15 +63,5 @@ def per_process(port: int, pids: list[int], state: str) -> dict[int, int]:
 def holder(port: int, peer_port: int, pids: list[int]) -> int | None:
     """Which of ``pids`` holds the accepted connection on local port ``port`` whose peer is ``peer_port`` (the
     client's end of it); None if none does."""
-    wanted: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        for line in lines:
-            fields = line.split()
-            local, remote = (int(f.rsplit(":", 1)[1], 16) for f in fields[1:3])
-            if (local, remote, fields[3]) == (port, peer_port, ESTABLISHED):
-                wanted.add(fields[9])
+    wanted = _sockets(port, ESTABLISHED, peer_port)
     return next((pid for pid in pids if _inodes(pid) & wanted), None)
