@@ -4,7 +4,7 @@ RabbitMQ, created and deleted by the measure) and the private Redis as the resul
 recommends. fgrid: ``fgrid worker -c 2`` (quorum queues, publisher confirms). Reference: a bare Celery worker on the
 same virtual host and Redis with the same durability (a quorum queue, publisher confirms: ``BARE_DURABLE=1``);
 also, for what that durability costs, bare Celery with its defaults (a classic queue, no confirms). Each side runs
-alone, the sides alternate, best round per side. Goal: fgrid >= 0.8 x bare with the same durability, as on Redis.
+alone, the sides alternate, best of 3 rounds per side. Goal: fgrid >= 0.8 x bare with the same durability, as on Redis.
 Skipped (a row saying so) where no RabbitMQ answers on 127.0.0.1:5672.
 """
 
@@ -64,7 +64,7 @@ def run(bench: Bench) -> Measure:
             )
         )
         return measure
-    rounds = bench.n(2, 1)
+    rounds = bench.n(3, 1)
     combos = bench.combos(50)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in SIDES}
     for round_ in range(rounds):
