@@ -282,6 +282,14 @@ class Settings:
         """Folder of the trained ``ai`` models."""
         return self.data_dir / "models"
 
+    def variable(self, name: str) -> str:
+        """The environment variable ``name`` (broker_url, result_backend) was set by, or the one that sets it."""
+        default = {"broker_url": ENV_BROKER_URL, "result_backend": ENV_RESULT_BACKEND}[name]
+        source = self.sources.get(name, "")
+        if source == "same as broker":
+            return self.variable("broker_url")
+        return _variable(source, default)
+
     @property
     def run_dir(self) -> Path:
         """Folder of pid files and logs of detached workers."""

@@ -32,13 +32,15 @@ class NoModelError(NoDataError):
 
 
 class UnavailableError(FgridError):
-    """A broker, result store or data source cannot be reached (exit 3); ``component`` names which, when known."""
+    """A broker, result store or data source cannot be reached (exit 3); ``component`` names which, when known;
+    ``fix`` says what to do when the cause is known (refused credentials, TLS...)."""
 
     exit_code = 3
 
-    def __init__(self, message: str, component: str | None = None):
+    def __init__(self, message: str, component: str | None = None, fix: str | None = None):
         super().__init__(message)
         self.component = component
+        self.fix = fix
 
 
 class StorageError(FgridError):

@@ -28,6 +28,7 @@ def one_line(settings: Settings, exc: BaseException, limit: int | None = None) -
 
 
 def _connection_errors() -> tuple[type[BaseException], ...]:
+    import amqp.exceptions
     import redis.exceptions
     from celery.exceptions import BackendError, ImproperlyConfigured
     from kombu.exceptions import ChannelError, LimitExceeded, OperationalError
@@ -41,6 +42,8 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
         TimeoutError,
         redis.exceptions.ConnectionError,
         redis.exceptions.TimeoutError,
+        # py-amqp's connection-level refusals (an unknown virtual host, a login refused), not the built-in kind.
+        amqp.exceptions.ConnectionError,
         BackendError,
         ImproperlyConfigured,
     )
@@ -64,28 +67,52 @@ def reachable(settings: Settings, what: Component = "broker") -> Iterator[None]:
         raise unavailable(settings, exc, what) from exc
 
 
+#: Words of a server's answer that mean it refused the credentials (Redis: WRONGPASS, NOAUTH, an AUTH it has no
+#: password for; RabbitMQ: ACCESS_REFUSED at login).
+AUTH_REFUSED = (
+    "wrongpass",
+    "username-password",
+    "noauth",
+    "authentication required",
+    "without any password",
+    "login was refused",
+)
+
+
 def unavailable(settings: Settings, exc: BaseException, what: Component = "broker") -> UnavailableError:
-    """An UnavailableError for ``exc``, naming the broker or result store URL (masked) and what to check."""
+    """An UnavailableError for ``exc``, naming the broker or result store URL (masked) and what to do: its ``fix``
+    when the cause is known (credentials, a virtual host, TLS, a pool that stayed busy)."""
     url = settings.result_backend if what == "result store" else settings.broker_url
-    hint = "is Redis running? check `redis-cli ping`" if config.kind_of(url) is Kind.REDIS else "is the server running?"
+    variable = settings.variable("result_backend" if what == "result store" else "broker_url")
     reason = f"{type(exc).__name__} {exc}".lower()
     tls = url.partition("://")[0].lower() in TLS_SCHEMES
+    fix = None
     if "limitexceeded" in reason:  # kombu's pool: every connection of this process stayed busy
         return UnavailableError(
             f"every connection to the {what} at {mask_url(url)} stayed busy; it may be overloaded (RabbitMQ holds "
             "publishers back at a memory or disk alarm): try again shortly",
             component=what,
         )
-    if tls and any(word in reason for word in ("ssl", "tls", "timeout", "timed out", "handshake", "reset")):
-        hint = (
+    if any(words in reason for words in AUTH_REFUSED):
+        fix = f"the server refused the user or password: check them in {variable}"
+    elif "vhost" in reason and ("not found" in reason or "refused" in reason):
+        vhost = url.rpartition("/")[2] or "/"
+        fix = (
+            f"the virtual host {vhost!r} does not exist or this user may not use it: create it (`rabbitmqctl "
+            f"add_vhost`, `set_permissions`) or fix the path at the end of {variable}"
+        )
+    elif tls and any(word in reason for word in ("ssl", "tls", "timeout", "timed out", "handshake", "reset")):
+        fix = (
             "the TLS handshake failed: is the server listening for TLS on that port? (rediss:// and amqps:// need "
             "one, redis:// and amqp:// are plain)"
         )
     elif not tls and any(word in reason for word in ("ssl", "tls", "reset by peer", "closed by server")):
-        hint = "the server closed the connection: if it requires TLS, use rediss:// (or amqps://)"
-    return UnavailableError(
-        f"cannot reach the {what} at {mask_url(url)}: {one_line(settings, exc, 160)}; {hint}", component=what
+        fix = "the server closed the connection: if it requires TLS, use rediss:// (or amqps://)"
+    hint = fix or (
+        "is Redis running? check `redis-cli ping`" if config.kind_of(url) is Kind.REDIS else "is the server running?"
     )
+    cause = one_line(settings, exc, 160).rstrip(".")
+    return UnavailableError(f"cannot reach the {what} at {mask_url(url)}: {cause}; {hint}", component=what, fix=fix)
 
 
 def check_broker(app: Celery, *, pooled: bool = False) -> None:

@@ -77,9 +77,9 @@ def doctor(settings: Settings, timeout: float = config.INSPECT_TIMEOUT) -> list[
         add("broker reachable", True, mask_url(settings.broker_url))
     except UnavailableError as exc:
         broker_ok = False
-        fix = start_redis if settings.broker_kind is Kind.REDIS else f"check {config.ENV_BROKER_URL}"
-        if "TLS" in str(exc):
-            fix = str(exc).rpartition("; ")[2]
+        fix = exc.fix or (
+            start_redis if settings.broker_kind is Kind.REDIS else f"check {settings.variable('broker_url')}"
+        )
         add("broker reachable", False, str(exc), fix)
     if not broker_ok and settings.result_backend == settings.broker_url:
         # One server for both, already found unreachable: not asked twice (a down server costs a timeout each).
@@ -136,8 +136,8 @@ def _result_store_check(settings: Settings) -> dict[str, Any]:
     try:
         connection.check_result_store(get_app(settings))
     except UnavailableError as exc:
-        fix = (
-            f"start Redis so that `redis-cli ping` answers PONG, and check {config.ENV_RESULT_BACKEND}"
+        fix = exc.fix or (
+            f"start Redis so that `redis-cli ping` answers PONG, and check {settings.variable('result_backend')}"
             if settings.result_kind is Kind.REDIS
             else None
         )

@@ -226,6 +226,30 @@ def test_the_api_submits_over_the_connection_it_holds_and_a_broker_gone_since_is
         assert listed == set(ids), "the request answered 503 left a record behind"
 
 
+def test_a_refused_login_or_an_unknown_virtual_host_says_which_and_what_to_fix(data_dir, amqp_url, redis_server):
+    # A wrong password said "is the server running?", and an unknown virtual host was an unexpected error (exit 1).
+    address = urlsplit(amqp_url)
+    at = f"{address.hostname}:{address.port or 5672}"
+    wrong = address._replace(netloc=f"{address.username}:not-the-password@{at}").geturl()
+    missing = address._replace(path="/fgrid-no-such-vhost").geturl()
+    for broker, fix in (
+        (wrong, "the server refused the user or password: check them in CELERY_BROKER_URL"),
+        (missing, "the virtual host 'fgrid-no-such-vhost' does not exist or this user may not use it"),
+    ):
+        env = amqp_env(data_dir, broker, redis_server)
+        for args in (["queues"], ["analyze-player", "CeeDee Lamb", "--opponent", "SF", "--season", "2023"]):
+            result = run_fgrid(args, env, timeout=60)
+            assert result.returncode == 3, result.stderr
+            last = result.stderr.strip().splitlines()[-1]
+            assert last.startswith("error: cannot reach the broker") and fix in last, result.stderr
+            assert "Traceback" not in result.stderr
+            assert "not-the-password" not in result.stderr
+        doctor = run_fgrid(["doctor", "--json"], env, timeout=60)
+        assert doctor.returncode == 3, doctor.stderr
+        (broker_check,) = [c for c in json.loads(doctor.stdout)["checks"] if c["check"] == "broker reachable"]
+        assert broker_check["fix"].startswith(fix), broker_check
+
+
 def test_purge_counts_the_waiting_messages(data_dir, amqp_url, redis_server, workers):
     env = amqp_env(data_dir, amqp_url, redis_server)
     workers(env, "-Q", "matchups", "-c", "1", name="m")  # declares the queues; nobody consumes `ai`

@@ -87,6 +87,12 @@ def test_password_never_shown_with_a_wrong_password_or_the_server_down(data_dir,
                 assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
                 assert "****" in result.stderr
                 assert_clean(result.stdout + result.stderr, PASSWORD, WRONG)
+                if password == WRONG:  # what to fix, and where: not "is Redis running?"
+                    said = result.stderr.strip()
+                    assert any(
+                        said.endswith(f"; the server refused the user or password: check them in {variable}")
+                        for variable in extra
+                    ), said
             for args in READ_COMMANDS[:-1] if name == "REDIS_URL" else []:
                 result = run_fgrid(args, env, timeout=60)
                 assert_clean(result.stdout + result.stderr, PASSWORD, WRONG)
