@@ -43,6 +43,11 @@ class UnavailableError(FgridError):
         self.fix = fix
 
 
+class RefusedError(UnavailableError):
+    """The server answered and refused (exit 3): a wrong user or password, a virtual host that does not exist or is
+    not this user's. Unlike a server that is down, trying again cannot help."""
+
+
 class StorageError(FgridError):
     """The machine's own storage refused: a full disk, a read-only or unwritable folder (exit 4); the message names
     the path and the cause."""

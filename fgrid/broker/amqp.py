@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fgrid import config
+from fgrid.errors import FgridError
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -67,3 +68,30 @@ def purge(app: Celery, queue: str) -> int:
         if _declared(app, conn, queue) == (0, 0):
             return 0
         return int(app.amqp.queues[queue].bind(conn.default_channel).purge() or 0)
+
+
+def declare(app: Celery, queues: list[str]) -> None:
+    """Declare ``queues`` as fgrid does (a worker does it next, on its own); FgridError naming the queue and what to do
+    when the virtual host already has one of that name declared otherwise, such as a classic queue another app made
+    (RabbitMQ refuses the declare, and Celery's worker would stop with a traceback)."""
+    from amqp.exceptions import PreconditionFailed
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, timeout=config.DEFAULT_CONNECT_TIMEOUT)
+        vhost = conn.virtual_host or "/"
+        for name in queues:
+            channel = conn.channel()
+            try:
+                app.amqp.queues[name].bind(channel).declare()
+            except PreconditionFailed as exc:
+                found = str(exc).partition("inequivalent arg ")[2].partition(" for queue")[0] or "its arguments"
+                raise FgridError(
+                    f"RabbitMQ already has a queue {name!r} declared otherwise ({found} differs from fgrid's "
+                    f"{QUEUE_TYPE} queue): once it is empty, delete it (`rabbitmqctl delete_queue {name} -p {vhost}`), "
+                    "or give fgrid a virtual host of its own"
+                ) from None
+            finally:
+                try:
+                    channel.close()
+                except Exception:  # noqa: BLE001 - a channel the refusal already closed: nothing left to close
+                    pass

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from fgrid import config, files
 from fgrid.config import Kind, Settings, mask_url
-from fgrid.errors import FgridError, UnavailableError
+from fgrid.errors import FgridError, RefusedError, UnavailableError
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -87,6 +87,7 @@ def unavailable(settings: Settings, exc: BaseException, what: Component = "broke
     reason = f"{type(exc).__name__} {exc}".lower()
     tls = url.partition("://")[0].lower() in TLS_SCHEMES
     fix = None
+    refused = False
     if "limitexceeded" in reason:  # kombu's pool: every connection of this process stayed busy
         return UnavailableError(
             f"every connection to the {what} at {mask_url(url)} stayed busy; it may be overloaded (RabbitMQ holds "
@@ -94,8 +95,10 @@ def unavailable(settings: Settings, exc: BaseException, what: Component = "broke
             component=what,
         )
     if any(words in reason for words in AUTH_REFUSED):
+        refused = True
         fix = f"the server refused the user or password: check them in {variable}"
     elif "vhost" in reason and ("not found" in reason or "refused" in reason):
+        refused = True
         vhost = url.rpartition("/")[2] or "/"
         fix = (
             f"the virtual host {vhost!r} does not exist or this user may not use it: create it (`rabbitmqctl "
@@ -112,7 +115,8 @@ def unavailable(settings: Settings, exc: BaseException, what: Component = "broke
         "is Redis running? check `redis-cli ping`" if config.kind_of(url) is Kind.REDIS else "is the server running?"
     )
     cause = one_line(settings, exc, 160).rstrip(".")
-    return UnavailableError(f"cannot reach the {what} at {mask_url(url)}: {cause}; {hint}", component=what, fix=fix)
+    kind = RefusedError if refused else UnavailableError
+    return kind(f"cannot reach the {what} at {mask_url(url)}: {cause}; {hint}", component=what, fix=fix)
 
 
 def check_broker(app: Celery, *, pooled: bool = False) -> None:

@@ -81,4 +81,6 @@ def worker(
             soft_wrap=True,
         )
         return
-    workers.run(settings, argv)
+    status = workers.run(settings, argv)
+    if status:
+        raise typer.Exit(status)

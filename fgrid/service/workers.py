@@ -10,7 +10,7 @@ from typing import Any
 
 from fgrid import config
 from fgrid.config import Settings
-from fgrid.errors import FgridError, InputError, UnavailableError
+from fgrid.errors import FgridError, InputError, RefusedError, UnavailableError
 
 POOLS = ("prefork", "threads", "solo")
 LOGLEVELS = ("debug", "info", "warning", "error", "critical")
@@ -77,11 +77,51 @@ def worker_argv(
     return argv
 
 
-def run(settings: Settings, argv: list[str]) -> None:
-    """Hand over to Celery's worker on fgrid's app (returns when the worker stops)."""
+def run(settings: Settings, argv: list[str]) -> int:
+    """Hand over to Celery's worker on fgrid's app; return its exit status once it stops (non-zero after an error it
+    could not recover from). RefusedError (exit 3), before anything starts, when the broker refuses the credentials or
+    the virtual host: a broker that is down is waited for (Celery retries, as under a process manager that starts
+    both at once), a refusal would only end the worker once it has started.
+    """
     from fgrid.app import get_app
+    from fgrid.broker import connection
 
-    get_app(settings).worker_main(argv)
+    app = get_app(settings)
+    try:
+        connection.check_broker(app)
+    except RefusedError:
+        raise
+    except UnavailableError:
+        pass
+    else:
+        _declare_queues(settings, app, argv)
+    from celery import signals
+
+    # Celery's app.start and worker_main return nothing: the status is the worker's own, taken from worker_init's
+    # sender (the WorkController), so that `fgrid worker` after an error it could not recover from is not exit 0.
+    workers: list[Any] = []
+
+    def started(sender: Any = None, **_: Any) -> None:
+        workers.append(sender)
+
+    signals.worker_init.connect(started, weak=False)
+    try:
+        app.worker_main(argv)
+    finally:
+        signals.worker_init.disconnect(started)
+    return int(getattr(workers[-1], "exitcode", 0) or 0) if workers else 0
+
+
+def _declare_queues(settings: Settings, app: Any, argv: list[str]) -> None:
+    """On RabbitMQ, declare the queues of ``argv`` (``-Q``) before the worker does, so that a queue of that name
+    declared otherwise is one line (FgridError), not a worker that stops with a traceback."""
+    if settings.broker_kind is not config.Kind.AMQP:
+        return
+    from fgrid.broker import amqp, connection
+
+    queues = argv[argv.index("-Q") + 1].split(",") if "-Q" in argv else list(config.QUEUES)
+    with connection.reachable(settings, "broker"):
+        amqp.declare(app, queues)
 
 
 def node_name(argv: list[str]) -> str:
@@ -108,6 +148,7 @@ def start_detached(settings: Settings, argv: list[str], timeout: float = 30) -> 
 
     app = get_app(settings)
     connection.check_broker(app)  # a worker that cannot reach its broker would only retry in the background
+    _declare_queues(settings, app, argv)
     node = node_name(argv)
 
     env = dict(

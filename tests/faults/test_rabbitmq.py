@@ -237,7 +237,11 @@ def test_a_refused_login_or_an_unknown_virtual_host_says_which_and_what_to_fix(d
         (missing, "the virtual host 'fgrid-no-such-vhost' does not exist or this user may not use it"),
     ):
         env = amqp_env(data_dir, broker, redis_server)
-        for args in (["queues"], ["analyze-player", "CeeDee Lamb", "--opponent", "SF", "--season", "2023"]):
+        for args in (
+            ["queues"],
+            ["analyze-player", "CeeDee Lamb", "--opponent", "SF", "--season", "2023"],
+            ["worker", "-c", "1"],  # at once, not a worker that starts and then stops with a traceback
+        ):
             result = run_fgrid(args, env, timeout=60)
             assert result.returncode == 3, result.stderr
             last = result.stderr.strip().splitlines()[-1]
@@ -248,6 +252,39 @@ def test_a_refused_login_or_an_unknown_virtual_host_says_which_and_what_to_fix(d
         assert doctor.returncode == 3, doctor.stderr
         (broker_check,) = [c for c in json.loads(doctor.stdout)["checks"] if c["check"] == "broker reachable"]
         assert broker_check["fix"].startswith(fix), broker_check
+
+
+def test_a_queue_declared_otherwise_is_one_line_before_the_worker_starts(data_dir, amqp_url, redis_server):
+    # A classic queue of the same name, left by another app on the virtual host: RabbitMQ refuses fgrid's quorum
+    # declare, and the worker stopped with a traceback (and `fgrid worker` said exit 0).
+    from kombu import Connection, Exchange, Queue
+
+    with Connection(amqp_url) as conn:
+        classic = Queue("matchups", Exchange("matchups", type="direct"), routing_key="matchups")
+        classic.bind(conn.default_channel).declare()
+    vhost = urlsplit(amqp_url).path.lstrip("/")
+    env = amqp_env(data_dir, amqp_url, redis_server)
+    for args in (["worker", "-c", "1"], ["worker", "--detach", "-Q", "matchups", "-n", "classic@%h"]):
+        result = run_fgrid(args, env, timeout=60)
+        assert result.returncode == 1, result.stderr
+        said = (
+            "error: RabbitMQ already has a queue 'matchups' declared otherwise ('x-queue-type' differs from fgrid's "
+            f"quorum queue): once it is empty, delete it (`rabbitmqctl delete_queue matchups -p {vhost}`), or give "
+            "fgrid a virtual host of its own"
+        )
+        assert result.stderr.strip().splitlines() == [said], result.stderr
+
+
+def test_fgrid_worker_exits_with_its_workers_status_after_an_unrecoverable_error(data_dir, amqp_url, redis_server):
+    # Celery's worker_main drops its worker's exit status: `fgrid worker` said 0 after "Unrecoverable error". Here
+    # the error is Celery's remote-control exchange declared otherwise (by hand) on the virtual host.
+    from kombu import Connection, Exchange
+
+    with Connection(amqp_url) as conn:
+        Exchange("celery.pidbox", type="direct", durable=True).bind(conn.default_channel).declare()
+    result = run_fgrid(["worker", "-c", "1"], amqp_env(data_dir, amqp_url, redis_server), timeout=60)
+    assert "Unrecoverable error: PreconditionFailed" in result.stderr, result.stderr[-2000:]
+    assert result.returncode == 1, result.stderr[-2000:]
 
 
 def test_purge_counts_the_waiting_messages(data_dir, amqp_url, redis_server, workers):

@@ -54,6 +54,8 @@ def test_shutdown_is_warm_and_loses_nothing(pattern, busy, data_dir, server, wor
     took = time.monotonic() - signalled
     assert took < GRACE, f"shutdown took {took:.1f} s"
     assert "Unrecoverable error" not in first.text()
+    if pattern != "group-then-kill":
+        assert first.proc.returncode == 0, "a warm shutdown is a clean exit"
     # No pool process outlives the worker.
     assert subprocess.run(["pgrep", "-g", str(first.pid)], capture_output=True).returncode == 1
     if busy:
