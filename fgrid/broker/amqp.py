@@ -9,6 +9,7 @@ reserved counts come from the workers themselves, and a cancelled task's message
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from fgrid import config
@@ -84,11 +85,13 @@ def declare(app: Celery, queues: list[str]) -> None:
             try:
                 app.amqp.queues[name].bind(channel).declare()
             except PreconditionFailed as exc:
-                found = str(exc).partition("inequivalent arg ")[2].partition(" for queue")[0] or "its arguments"
+                # "inequivalent arg 'x-queue-type' for queue 'matchups' in vhost ...", or "... for exchange ..."
+                said = re.search(r"inequivalent arg '([^']+)' for (queue|exchange) '([^']+)'", str(exc))
+                arg, kind, taken = said.groups() if said else ("an argument", "queue", name)
                 raise FgridError(
-                    f"RabbitMQ already has a queue {name!r} declared otherwise ({found} differs from fgrid's "
-                    f"{QUEUE_TYPE} queue): once it is empty, delete it (`rabbitmqctl delete_queue {name} -p {vhost}`), "
-                    "or give fgrid a virtual host of its own"
+                    f"RabbitMQ already has {'an exchange' if kind == 'exchange' else 'a queue'} {taken!r} declared "
+                    f"otherwise ({arg!r} differs from fgrid's): once it is unused, delete it (`rabbitmqctl "
+                    f"delete_{kind} {taken} -p {vhost}`), or give fgrid a virtual host of its own"
                 ) from None
             finally:
                 try:

@@ -67,50 +67,76 @@ def reachable(settings: Settings, what: Component = "broker") -> Iterator[None]:
         raise unavailable(settings, exc, what) from exc
 
 
-#: Words of a server's answer that mean it refused the credentials (Redis: WRONGPASS, NOAUTH, an AUTH it has no
-#: password for; RabbitMQ: ACCESS_REFUSED at login).
-AUTH_REFUSED = (
-    "wrongpass",
-    "username-password",
-    "noauth",
-    "authentication required",
-    "without any password",
-    "login was refused",
-)
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from (kombu wraps the client's own in an OperationalError)."""
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in found:
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def _refusal(settings: Settings, exc: BaseException, url: str, variable: str) -> str | None:
+    """What to fix when the server answered and refused (trying again cannot help), judged by the client's exception
+    type and the server's reply code: a login refused, a virtual host that does not exist or is not this user's,
+    permissions. None for anything else, a vhost that is down or a connection limit reached included."""
+    import amqp.exceptions
+    import redis.exceptions
+    from kombu.utils.url import parse_url
+
+    for cause in _chain(exc):
+        text = str(cause).lower()
+        if isinstance(
+            cause, (redis.exceptions.AuthenticationError, redis.exceptions.AuthenticationWrongNumberOfArgsError)
+        ):
+            return f"the server refused the user or password: check them in {variable}"
+        if isinstance(cause, amqp.exceptions.AccessRefused):
+            if "login was refused" in text:
+                return f"the server refused the user or password: check them in {variable}"
+            return "the user may not do this on the virtual host: grant it with `rabbitmqctl set_permissions`"
+        if isinstance(cause, amqp.exceptions.NotAllowed) and "vhost" in text:
+            if "is down" in text or "limit" in text:
+                return None
+            vhost = parse_url(url).get("virtual_host") or "/"
+            return (
+                f"the virtual host {vhost!r} does not exist or this user may not use it: create it (`rabbitmqctl "
+                f"add_vhost`, `set_permissions`) or fix the path at the end of {variable}"
+            )
+    return None
+
+
+def _tls_hint(reason: str, tls: bool) -> str | None:
+    """What to fix when the error reads like TLS spoken to a plain server, or plain to a TLS one; else None."""
+    if tls and any(word in reason for word in ("ssl", "tls", "timeout", "timed out", "handshake", "reset")):
+        return (
+            "the TLS handshake failed: is the server listening for TLS on that port? (rediss:// and amqps:// need "
+            "one, redis:// and amqp:// are plain)"
+        )
+    if not tls and any(word in reason for word in ("ssl", "tls", "reset by peer", "closed by server")):
+        return "the server closed the connection: if it requires TLS, use rediss:// (or amqps://)"
+    return None
 
 
 def unavailable(settings: Settings, exc: BaseException, what: Component = "broker") -> UnavailableError:
     """An UnavailableError for ``exc``, naming the broker or result store URL (masked) and what to do: its ``fix``
-    when the cause is known (credentials, a virtual host, TLS, a pool that stayed busy)."""
+    when the cause is known (a refusal: a RefusedError; TLS; a pool that stayed busy)."""
     url = settings.result_backend if what == "result store" else settings.broker_url
     variable = settings.variable("result_backend" if what == "result store" else "broker_url")
     reason = f"{type(exc).__name__} {exc}".lower()
     tls = url.partition("://")[0].lower() in TLS_SCHEMES
-    fix = None
-    refused = False
     if "limitexceeded" in reason:  # kombu's pool: every connection of this process stayed busy
         return UnavailableError(
             f"every connection to the {what} at {mask_url(url)} stayed busy; it may be overloaded (RabbitMQ holds "
             "publishers back at a memory or disk alarm): try again shortly",
             component=what,
         )
-    if any(words in reason for words in AUTH_REFUSED):
-        refused = True
-        fix = f"the server refused the user or password: check them in {variable}"
-    elif "vhost" in reason and ("not found" in reason or "refused" in reason):
-        refused = True
-        vhost = url.rpartition("/")[2] or "/"
-        fix = (
-            f"the virtual host {vhost!r} does not exist or this user may not use it: create it (`rabbitmqctl "
-            f"add_vhost`, `set_permissions`) or fix the path at the end of {variable}"
-        )
-    elif tls and any(word in reason for word in ("ssl", "tls", "timeout", "timed out", "handshake", "reset")):
-        fix = (
-            "the TLS handshake failed: is the server listening for TLS on that port? (rediss:// and amqps:// need "
-            "one, redis:// and amqp:// are plain)"
-        )
-    elif not tls and any(word in reason for word in ("ssl", "tls", "reset by peer", "closed by server")):
-        fix = "the server closed the connection: if it requires TLS, use rediss:// (or amqps://)"
+    fix = _refusal(settings, exc, url, variable)
+    refused = fix is not None
+    if not refused:
+        fix = _tls_hint(reason, tls)
+    if fix is not None:
+        fix = config.mask_secrets(fix, *settings.secrets)
     hint = fix or (
         "is Redis running? check `redis-cli ping`" if config.kind_of(url) is Kind.REDIS else "is the server running?"
     )

@@ -89,27 +89,20 @@ def run(settings: Settings, argv: list[str]) -> int:
     app = get_app(settings)
     try:
         connection.check_broker(app)
+        _declare_queues(settings, app, argv)
     except RefusedError:
         raise
     except UnavailableError:
-        pass
-    else:
-        _declare_queues(settings, app, argv)
-    from celery import signals
+        pass  # down: Celery's worker waits for it
+    from celery.bin.celery import celery
 
-    # Celery's app.start and worker_main return nothing: the status is the worker's own, taken from worker_init's
-    # sender (the WorkController), so that `fgrid worker` after an error it could not recover from is not exit 0.
-    workers: list[Any] = []
-
-    def started(sender: Any = None, **_: Any) -> None:
-        workers.append(sender)
-
-    signals.worker_init.connect(started, weak=False)
+    # What app.start does, keeping what it drops: the status `celery worker` would exit with.
+    celery.params[0].default = app
     try:
-        app.worker_main(argv)
+        status = celery.main(args=argv, standalone_mode=False)
     finally:
-        signals.worker_init.disconnect(started)
-    return int(getattr(workers[-1], "exitcode", 0) or 0) if workers else 0
+        celery.params[0].default = None
+    return status if isinstance(status, int) else 0 if status is None else 1
 
 
 def _declare_queues(settings: Settings, app: Any, argv: list[str]) -> None:

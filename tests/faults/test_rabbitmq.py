@@ -268,9 +268,9 @@ def test_a_queue_declared_otherwise_is_one_line_before_the_worker_starts(data_di
         result = run_fgrid(args, env, timeout=60)
         assert result.returncode == 1, result.stderr
         said = (
-            "error: RabbitMQ already has a queue 'matchups' declared otherwise ('x-queue-type' differs from fgrid's "
-            f"quorum queue): once it is empty, delete it (`rabbitmqctl delete_queue matchups -p {vhost}`), or give "
-            "fgrid a virtual host of its own"
+            "error: RabbitMQ already has a queue 'matchups' declared otherwise ('x-queue-type' differs from fgrid's): "
+            f"once it is unused, delete it (`rabbitmqctl delete_queue matchups -p {vhost}`), or give fgrid a virtual "
+            "host of its own"
         )
         assert result.stderr.strip().splitlines() == [said], result.stderr
 

@@ -96,9 +96,14 @@ def test_password_never_shown_with_a_wrong_password_or_the_server_down(data_dir,
             for args in READ_COMMANDS[:-1] if name == "REDIS_URL" else []:
                 result = run_fgrid(args, env, timeout=60)
                 assert_clean(result.stdout + result.stderr, PASSWORD, WRONG)
-    # A worker given the wrong password keeps trying, and says so without the password.
+    # `fgrid worker` given the wrong password stops at once, in one line, without the password; Celery's own worker
+    # keeps trying, and says so without it.
     env = base_env(data_dir, REDIS_URL=url(locked_redis.port, WRONG))
-    worker = workers(env, "-c", "1", wait_ready=False)
+    refused = run_fgrid(["worker", "-c", "1"], env, timeout=60)
+    assert refused.returncode == 3, refused.stderr
+    assert refused.stderr.strip().splitlines()[-1].endswith("check them in REDIS_URL"), refused.stderr
+    assert_clean(refused.stdout + refused.stderr, PASSWORD, WRONG)
+    worker = workers(env, "-c", "1", celery=True, wait_ready=False)
     wait_for(lambda: "invalid username-password" in worker.text(), 30, "the worker to report the refusal")
     worker.stop()
     assert_clean(worker.text(), PASSWORD, WRONG)
