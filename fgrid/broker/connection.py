@@ -77,7 +77,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return found
 
 
-def _refusal(settings: Settings, exc: BaseException, url: str, variable: str) -> str | None:
+def _refusal(exc: BaseException, url: str, variable: str) -> str | None:
     """What to fix when the server answered and refused (trying again cannot help), judged by the client's exception
     type and the server's reply code: a login refused, a virtual host that does not exist or is not this user's,
     permissions. None for anything else, a vhost that is down or a connection limit reached included."""
@@ -125,13 +125,15 @@ def unavailable(settings: Settings, exc: BaseException, what: Component = "broke
     variable = settings.variable("result_backend" if what == "result store" else "broker_url")
     reason = f"{type(exc).__name__} {exc}".lower()
     tls = url.partition("://")[0].lower() in TLS_SCHEMES
-    if "limitexceeded" in reason:  # kombu's pool: every connection of this process stayed busy
+    from kombu.exceptions import LimitExceeded
+
+    if any(isinstance(cause, LimitExceeded) for cause in _chain(exc)):  # every pooled connection stayed busy
         return UnavailableError(
             f"every connection to the {what} at {mask_url(url)} stayed busy; it may be overloaded (RabbitMQ holds "
             "publishers back at a memory or disk alarm): try again shortly",
             component=what,
         )
-    fix = _refusal(settings, exc, url, variable)
+    fix = _refusal(exc, url, variable)
     refused = fix is not None
     if not refused:
         fix = _tls_hint(reason, tls)
@@ -156,14 +158,11 @@ def check_broker(app: Celery, *, pooled: bool = False) -> None:
     settings: Settings = app.fgrid_settings
     timeout = config.DEFAULT_CONNECT_TIMEOUT
     with reachable(settings, "broker"):
-        if settings.broker_kind is Kind.REDIS:
-            # A ping over the app's pooled connection: one round trip, no new connection per check.
+        if settings.broker_kind is Kind.REDIS or pooled:
             with app.pool.acquire(block=True, timeout=timeout) as conn:
                 conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
-                conn.default_channel.client.ping()
-        elif pooled:
-            with app.pool.acquire(block=True, timeout=timeout) as conn:
-                conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
+                if settings.broker_kind is Kind.REDIS:  # a ping over it: one round trip, no new connection per check
+                    conn.default_channel.client.ping()
         else:
             with app.connection_for_write() as conn:
                 conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
